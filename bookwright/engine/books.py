@@ -1,0 +1,174 @@
+"""Book operations shared by the CLI and (later) the web app: create, run, approve, show."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from bookwright.engine.status import book_status
+from bookwright.errors import BookLocked, BookNotFound, InvalidArtifact, UsageError
+from bookwright.llm.registry import parse_model
+from bookwright.model import BookSpec
+from bookwright.model.artifacts import ARTIFACT_TYPES
+from bookwright.model.spec import BOOK_ID_PATTERN, Stage
+from bookwright.model.status import StatusReport
+from bookwright.settings import Settings
+from bookwright.store import BookRecord, Store
+
+STOPPED = {"completed", "failed", "halted", "paused"}
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "book"
+
+
+class Books:
+    """Everything about books that does not need a running engine."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store(settings.store_url)
+
+    def create(self, spec: BookSpec, book_id: str | None = None) -> str:
+        """Validate everything that can be validated up front, then record the book."""
+        parse_model(spec.model, self.settings)  # unknown provider or missing key: no book
+        if book_id is None:
+            book_id = f"{slug(spec.title or spec.premise[:30])}-{secrets.token_hex(3)}"
+        elif not BOOK_ID_PATTERN.match(book_id):
+            raise UsageError(
+                f"Invalid book id {book_id!r}",
+                "Use lowercase letters, digits and dashes (at most 63 characters)",
+            )
+        if self.store.get_book(book_id) is not None:
+            raise UsageError(
+                f"Book {book_id!r} already exists",
+                f"Continue it with `bookwright resume {book_id}`",
+            )
+        self.store.create_book(book_id, spec.title or "(untitled)", spec.model_dump(mode="json"))
+        self.settings.book_dir(book_id).mkdir(parents=True, exist_ok=True)
+        return book_id
+
+    def get(self, book_id: str) -> BookRecord:
+        book = self.store.get_book(book_id)
+        if book is None:
+            raise BookNotFound(f"No book {book_id!r}", "List books with `bookwright list`")
+        return book
+
+    def status(self, book_id: str) -> StatusReport:
+        return book_status(self.store, self.get(book_id))
+
+    def all(self) -> list[StatusReport]:
+        return [book_status(self.store, b) for b in self.store.list_books()]
+
+    def artifact(self, book_id: str, name: str, version: int | None = None) -> dict[str, Any]:
+        self.get(book_id)
+        found = self.store.get_artifact(book_id, _artifact_key(name), version)
+        if found is None:
+            known = ", ".join(self.store.artifact_names(book_id)) or "none yet"
+            raise UsageError(
+                f"Book {book_id!r} has no artifact {name!r}", f"Artifacts so far: {known}"
+            )
+        return found[1]
+
+    def save_edit(self, book_id: str, edit_file: Path) -> str:
+        """Validate an edited artifact for the stage the book is halted at, and store it."""
+        book = self.get(book_id)
+        if book.status != "halted" or not book.halted_at:
+            raise UsageError(
+                f"Book {book_id!r} is not halted for review (status {book.status})",
+                f"See `bookwright status {book_id}`",
+            )
+        stage = book.halted_at
+        name = "manuscript" if stage in (Stage.harmonize, Stage.export) else stage
+        schema = ARTIFACT_TYPES[name]
+        try:
+            text = edit_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"Cannot read {edit_file}: {exc.strerror or exc}", "Check the path given to --edit"
+            ) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidArtifact(
+                f"{edit_file} is not valid JSON: {exc}",
+                f"Start from `bookwright show {book_id} {name} --json`",
+            ) from None
+        if isinstance(data, dict) and "data" in data and "name" in data:
+            data = data["data"]
+        try:
+            artifact = schema.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or name
+            raise InvalidArtifact(
+                f"{edit_file} is not a valid {name}: {where}: {first['msg']}"
+                f" ({exc.error_count()} error(s))",
+                "Fix the file and approve again; nothing was changed",
+            ) from None
+        self.store.put_artifact(book_id, name, artifact.model_dump(mode="json"), source="edited")
+        return name
+
+
+def _artifact_key(name: str) -> str:
+    return name.strip()
+
+
+class BookLock:
+    """One writer per book: an OS lock on a file in the book's folder, freed on any exit."""
+
+    def __init__(self, folder: Path, book_id: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / ".lock"
+        self.book_id = book_id
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> BookLock:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "?"
+            handle.close()
+            raise BookLocked(
+                f"Book {self.book_id!r} is being written by another process (pid {pid})",
+                f"Watch it with `bookwright status {self.book_id} --watch`",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+
+
+def wait_until_stopped(
+    books: Books,
+    book_id: str,
+    on_tick: Callable[[StatusReport], None] | None = None,
+    poll_s: float = 0.5,
+    is_done: Callable[[], bool] | None = None,
+) -> StatusReport:
+    """Poll the store until the book completes, fails or halts."""
+    while True:
+        report = books.status(book_id)
+        if on_tick is not None:
+            on_tick(report)
+        if report.status.value in STOPPED or (is_done is not None and is_done()):
+            return books.status(book_id)
+        time.sleep(poll_s)

@@ -1,0 +1,99 @@
+"""Run a book in this process until it completes, fails or halts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dbos import DBOS, SetWorkflowID
+
+from bookwright.engine.books import BookLock, Books, wait_until_stopped
+from bookwright.engine.engine import Engine
+from bookwright.engine.workflows import (
+    RESUME_TOPIC,
+    approve_topic,
+    book_workflow,
+    book_workflow_id,
+)
+from bookwright.errors import UsageError
+from bookwright.model.status import StatusReport
+from bookwright.settings import Settings
+
+FINISHED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
+
+
+def executor_id(book_id: str) -> str:
+    """One executor per book, so resuming one book never recovers (and pays for) another."""
+    return f"book-{book_id}"
+
+
+def run_book(
+    settings: Settings,
+    book_id: str,
+    *,
+    approve: bool = False,
+    resume: bool = False,
+    on_tick: Callable[[StatusReport], None] | None = None,
+) -> StatusReport:
+    """Start, resume or approve-and-continue `book_id`, and return its status once stopped.
+
+    The caller must end the process soon after (`os._exit`): a halted workflow keeps a
+    DBOS thread waiting for its approval, and it is the database, not the thread, that
+    remembers where the book stands.
+    """
+    books = Books(settings)
+    book = books.get(book_id)
+    with BookLock(settings.book_dir(book_id), book_id):
+        book = books.get(book_id)  # re-read under the lock
+        if approve:
+            if book.status != "halted" or not book.halted_at:
+                raise UsageError(
+                    f"Book {book_id!r} is not waiting for approval (status {book.status})",
+                    f"Try `bookwright resume {book_id}`",
+                )
+            stage = book.halted_at
+            books.store.update_book(book_id, status="processing", halted_at=None)
+        elif book.status == "halted" and book.halted_at:
+            raise UsageError(
+                f"Book {book_id!r} is halted at {book.halted_at} for review",
+                f"Review with `bookwright show {book_id} {_artifact_for(book.halted_at)}`, "
+                f"then `bookwright approve {book_id}`",
+            )
+        elif book.status == "completed":
+            return books.status(book_id)
+        else:
+            books.store.update_book(book_id, status="processing", error=None, error_class=None)
+        engine = Engine(settings, executor_id=executor_id(book_id))
+        engine.launch()  # recovers this book's pending workflows, if any
+        workflow_id = book_workflow_id(book_id)
+        existing = DBOS.get_workflow_status(workflow_id)
+        if existing is None:
+            with SetWorkflowID(workflow_id):
+                handle = DBOS.start_workflow(book_workflow, book_id)
+        else:
+            handle = DBOS.retrieve_workflow(workflow_id)
+        if approve:
+            DBOS.send(workflow_id, {"approved": stage}, topic=approve_topic(stage))
+        elif resume and book.status in ("failed", "halted", "paused"):
+            DBOS.send(workflow_id, {"resume": True}, topic=RESUME_TOPIC)
+
+        def finished() -> bool:
+            status = handle.get_status()
+            return status is not None and status.status in FINISHED
+
+        try:
+            report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
+        except KeyboardInterrupt:
+            books.store.update_book(book_id, status="paused")
+            raise
+        if report.status.value in ("processing", "harmonizing") and finished():
+            status = handle.get_status()
+            error = getattr(status, "error", None) if status else None
+            books.store.update_book(
+                book_id, status="failed", error=f"Internal error: {error}", error_class="internal"
+            )
+            report = books.status(book_id)
+        return report
+
+
+def _artifact_for(stage: str) -> str:
+    return "manuscript" if stage in ("harmonize", "export") else stage

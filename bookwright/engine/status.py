@@ -1,0 +1,131 @@
+"""The status contract, computed from the content store alone.
+
+Readable from any process while a book is being written: no DBOS launch needed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bookwright.model.spec import Stage
+from bookwright.model.status import (
+    BookState,
+    ChapterState,
+    ChapterStatus,
+    LLMUsage,
+    Retries,
+    StatusReport,
+)
+from bookwright.store import BookRecord, Store
+
+PLANNING = ("plan", "characters", "locations", "outline", "scenes")
+UNITS_PLANNING = 1.0  # each planning stage
+UNITS_SCENE = 2.0  # write and edit, each
+UNITS_FINISH = 1.0  # harmonize, export
+
+
+def usage_of(requests: list[dict[str, Any]]) -> LLMUsage:
+    errors = Counter(r["error_class"] for r in requests if r["error_class"])
+    by_provider: dict[str, dict[str, float]] = {}
+    for r in requests:
+        entry = by_provider.setdefault(
+            r["provider"],
+            {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0},
+        )
+        entry["requests"] += 1
+        entry["prompt_tokens"] += r["prompt_tokens"] or 0
+        entry["completion_tokens"] += r["completion_tokens"] or 0
+        entry["cost_usd"] += r["cost_usd"] or 0.0
+    ok = sum(1 for r in requests if r["outcome"] == "ok")
+    failed = sum(errors.values())
+    return LLMUsage(
+        requests_sent=len(requests),
+        prompt_tokens=sum(r["prompt_tokens"] or 0 for r in requests),
+        completion_tokens=sum(r["completion_tokens"] or 0 for r in requests),
+        cost_usd=round(sum(r["cost_usd"] or 0.0 for r in requests), 6),
+        errors_recovered=failed if ok else 0,
+        errors_by_class=dict(errors),
+        by_provider=by_provider,
+    )
+
+
+def book_status(store: Store, book: BookRecord) -> StatusReport:
+    spec = book.spec
+    names = set(store.artifact_names(book.id))
+    chapters = store.chapters(book.id)
+    requests = store.requests(book.id)
+    n_chapters = int(spec.get("chapters", len(chapters)) or 1)
+    per = int(spec.get("scenes_per_chapter", 1))
+    scenes_total = n_chapters * per
+    written = sum(1 for n in names if n.startswith("draft:"))
+    edited = sum(1 for n in names if n.startswith("scene:"))
+    state = BookState(book.status)
+
+    total = len(PLANNING) * UNITS_PLANNING + scenes_total * 2 * UNITS_SCENE + 2 * UNITS_FINISH
+    done = sum(UNITS_PLANNING for s in PLANNING if s in names)
+    done += (written + edited) * UNITS_SCENE
+    if "manuscript" in names:
+        done += UNITS_FINISH
+    if state is BookState.completed:
+        done = total
+    progress = round(100.0 * done / total, 1)
+
+    estimated = None
+    llm_seconds = sum(r["duration_s"] or 0.0 for r in requests)
+    if state in (BookState.processing, BookState.harmonizing) and 0 < done < total and llm_seconds:
+        remaining = llm_seconds / done * (total - done)
+        estimated = (datetime.now(UTC) + timedelta(seconds=remaining)).isoformat(timespec="seconds")
+    return StatusReport(
+        book_id=book.id,
+        title=book.title,
+        status=state,
+        progress_percentage=progress,
+        current_stage=book.current_stage,
+        halted_at=book.halted_at,
+        chapters=[
+            ChapterStatus(
+                number=c["number"],
+                title=c["title"],
+                status=ChapterState(c["status"]),
+                retry_count=c["retry_count"],
+                word_count=c["word_count"],
+                target_words=c["target_words"],
+                depends_on=list(c["depends_on"] or []),
+            )
+            for c in chapters
+        ],
+        scenes_total=scenes_total,
+        scenes_written=written,
+        scenes_edited=edited,
+        llm=usage_of(requests),
+        retries=Retries(),
+        model=str(spec.get("model", "local")),
+        error=book.error,
+        error_class=book.error_class,
+        created_at=book.created_at,
+        updated_at=book.updated_at,
+        estimated_completion=estimated,
+    )
+
+
+def live_position(store: Store, book_id: str) -> dict[str, Any]:
+    """What the last request was about and the recent speed, for progress displays."""
+    requests = store.requests(book_id)
+    if not requests:
+        return {"stage": None, "chapter": None, "scene": None, "tokens_per_s": 0.0}
+    last = requests[-1]
+    recent = [r for r in requests[-20:] if r["duration_s"]]
+    tokens = sum(r["completion_tokens"] or 0 for r in recent)
+    seconds = sum(r["duration_s"] for r in recent)
+    return {
+        "stage": last["stage"],
+        "chapter": last["chapter"],
+        "scene": last["scene"],
+        "field": last["field"],
+        "tokens_per_s": round(tokens / seconds, 1) if seconds else 0.0,
+    }
+
+
+STAGE_ORDER = [s.value for s in Stage]

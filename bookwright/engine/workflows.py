@@ -1,0 +1,321 @@
+"""The durable workflows: one per book, one per chapter. Each model call is one step.
+
+Workflow code is deterministic: everything that touches time, files, the store or a
+model happens in a step (engine/steps.py), so a replay after a crash reaches exactly
+the point where the crash happened without paying for anything twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbos import DBOS
+
+from bookwright.engine.steps import (
+    book_state_step,
+    chapter_state_step,
+    init_chapters_step,
+    llm_step,
+    load_artifact_step,
+    load_spec_step,
+    save_artifact_step,
+    write_file_step,
+)
+from bookwright.errors import BookwrightError, ConfigError, InvalidOutputError
+from bookwright.export.markdown import to_markdown
+from bookwright.llm import CompletionRequest
+from bookwright.model import (
+    BookSpec,
+    Cast,
+    Chapter,
+    Locations,
+    Manuscript,
+    Outline,
+    SceneList,
+    SceneLists,
+    Stage,
+    StoryPlan,
+)
+from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact
+from bookwright.stages import Ask, AskFn
+from bookwright.stages.answers import accept
+from bookwright.stages.cast import make_characters, make_locations
+from bookwright.stages.outline import make_outline, make_scene_list
+from bookwright.stages.plan import make_plan
+from bookwright.stages.prose import edit_scene, scene_vars, write_scene
+
+WORKFLOW_VERSION = "bookwright-wf-1"  # bump only when a change would break replay of old runs
+RESUME_TOPIC = "resume"
+WAIT_S = 3600.0
+OUTPUT_ATTEMPTS = 6
+MANUSCRIPT_FILE = "manuscript.md"
+
+
+def book_workflow_id(book_id: str) -> str:
+    return f"book-{book_id}"
+
+
+def approve_topic(stage: str) -> str:
+    return f"approve:{stage}"
+
+
+def _wait_for(topic: str) -> Any:
+    """Block the workflow until a message arrives; survives any number of restarts."""
+    while True:
+        message = DBOS.recv(topic, timeout_seconds=WAIT_S)
+        if message is not None:
+            return message
+
+
+def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
+    """A failure that a retry may cure: record it, wait for `bookwright resume`."""
+    error_class = getattr(error, "error_class", "") or (
+        "config"
+        if isinstance(error, ConfigError)
+        else "invalid_output"
+        if isinstance(error, InvalidOutputError)
+        else "unknown"
+    )
+    status = "halted" if error_class not in ("invalid_output", "unknown") else "failed"
+    book_state_step(book_id, status=status, error=error.one_line(), error_class=error_class)
+    _wait_for(RESUME_TOPIC)
+    book_state_step(book_id, status="processing", error=None, error_class=None)
+
+
+def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
+    """The `ask` the stages call: re-asks with the reason until the answer is usable."""
+
+    def ask(question: Ask) -> str:
+        attempt, reason, text = 0, None, ""
+        while True:
+            system, user = question.messages(reason)
+            request = CompletionRequest(
+                system=system,
+                prompt=user,
+                max_tokens=question.max_tokens,
+                # A re-ask needs a different answer: vary the (seeded) sampling too.
+                temperature=spec.temperature if attempt == 0 else max(spec.temperature, 0.8),
+                seed=spec.seed + attempt,
+            )
+            tags = {
+                "stage": stage.value,
+                "chapter": question.chapter,
+                "scene": question.scene,
+                "field": question.label,
+            }
+            try:
+                out = llm_step(book_id, spec.model, request.as_dict(), tags)
+            except BookwrightError as error:
+                _stop_and_wait(book_id, error)
+                continue
+            except Exception as error:  # retries exhausted: DBOS wraps the last error
+                _stop_and_wait(book_id, _unwrap(error))
+                continue
+            text = out["text"]
+            value, reason = accept(question, text, out["finish_reason"])
+            if value is not None:
+                return value
+            attempt += 1
+            if attempt % int(question.extra.get("attempts", OUTPUT_ATTEMPTS)) == 0:
+                if question.fallback is not None:
+                    return question.fallback
+                _stop_and_wait(
+                    book_id,
+                    InvalidOutputError(
+                        f"The model gave no usable {question.label} in {attempt} attempts "
+                        f"({reason})",
+                        "Run `bookwright resume` to try again with new samples, or use a larger "
+                        "--model",
+                        raw=text,
+                    ),
+                )
+
+    return ask
+
+
+def _unwrap(error: Exception) -> BookwrightError:
+    for inner in getattr(error, "errors", None) or []:
+        if isinstance(inner, BookwrightError):
+            return inner
+    if isinstance(error, BookwrightError):
+        return error
+    from bookwright.errors import ProviderError
+
+    return ProviderError(str(error).splitlines()[0][:500], error_class="unknown")
+
+
+def _stage(
+    book_id: str, spec: BookSpec, stage: Stage, name: str, produce: Any, schema: type[Artifact]
+) -> Any:
+    """Run one planning stage unless its artifact exists, then halt there if asked."""
+    book_state_step(book_id, current_stage=stage.value)
+    existing = load_artifact_step(book_id, name)
+    if existing is None:
+        artifact = produce()
+        save_artifact_step(book_id, name, artifact.model_dump(mode="json"))
+    if stage in spec.pause_at:
+        _halt(book_id, stage)
+    data = load_artifact_step(book_id, name)
+    return schema.model_validate(data)
+
+
+def _halt(book_id: str, stage: Stage) -> None:
+    book_state_step(book_id, status="halted", halted_at=stage.value)
+    _wait_for(approve_topic(stage.value))
+    book_state_step(book_id, status="processing", halted_at=None)
+
+
+@DBOS.workflow(name="book")
+def book_workflow(book_id: str) -> str:
+    spec = BookSpec.model_validate(load_spec_step(book_id))
+    book_state_step(book_id, status="processing", error=None, error_class=None)
+
+    def ask(stage: Stage) -> AskFn:
+        return make_ask(book_id, spec, stage)
+
+    plan: StoryPlan = _stage(
+        book_id, spec, Stage.plan, "plan", lambda: make_plan(spec, ask(Stage.plan)), StoryPlan
+    )
+    cast: Cast = _stage(
+        book_id,
+        spec,
+        Stage.characters,
+        "characters",
+        lambda: make_characters(spec, plan, ask(Stage.characters)),
+        Cast,
+    )
+    places: Locations = _stage(
+        book_id,
+        spec,
+        Stage.locations,
+        "locations",
+        lambda: make_locations(spec, plan, ask(Stage.locations)),
+        Locations,
+    )
+    outline: Outline = _stage(
+        book_id,
+        spec,
+        Stage.outline,
+        "outline",
+        lambda: make_outline(spec, plan, cast, ask(Stage.outline)),
+        Outline,
+    )
+    book_state_step(book_id, title=plan.title)
+    init_chapters_step(
+        book_id,
+        [
+            {
+                "number": c.number,
+                "title": c.title,
+                "depends_on": c.depends_on,
+                "target_words": spec.words_per_scene * spec.scenes_per_chapter,
+            }
+            for c in outline.chapters
+        ],
+    )
+
+    def scene_lists() -> SceneLists:
+        return SceneLists(
+            chapters=[
+                make_scene_list(spec, plan, cast, places, chapter, ask(Stage.scenes))
+                for chapter in outline.chapters
+            ]
+        )
+
+    _stage(book_id, spec, Stage.scenes, "scenes", scene_lists, SceneLists)
+
+    book_state_step(book_id, current_stage=Stage.chapters.value)
+    for number in ready_order(outline):
+        chapter_workflow(book_id, number)
+
+    book_state_step(book_id, status="harmonizing", current_stage=Stage.harmonize.value)
+    manuscript = _assemble(book_id, spec, plan, outline)
+    save_artifact_step(book_id, "manuscript", manuscript.model_dump(mode="json"))
+    for chapter in outline.chapters:
+        chapter_state_step(book_id, chapter.number, status="harmonized")
+    if Stage.harmonize in spec.pause_at:
+        _halt(book_id, Stage.harmonize)
+    book_state_step(book_id, status="processing", current_stage=Stage.export.value)
+    if Stage.export in spec.pause_at:
+        _halt(book_id, Stage.export)
+    final = Manuscript.model_validate(load_artifact_step(book_id, "manuscript"))
+    write_file_step(MANUSCRIPT_FILE, book_id, to_markdown(final))
+    for chapter in outline.chapters:
+        chapter_state_step(book_id, chapter.number, status="completed")
+    book_state_step(book_id, status="completed", current_stage=None)
+    return "completed"
+
+
+def ready_order(outline: Outline) -> list[int]:
+    """Chapters in an order where each comes after everything it depends on."""
+    done: list[int] = []
+    remaining = [c for c in outline.chapters]
+    while remaining:
+        ready = [c for c in remaining if all(d in done for d in c.depends_on)]
+        done += [c.number for c in ready]
+        remaining = [c for c in remaining if c not in ready]
+    return done
+
+
+def _assemble(book_id: str, spec: BookSpec, plan: StoryPlan, outline: Outline) -> Manuscript:
+    chapters = []
+    for entry in outline.chapters:
+        data = load_artifact_step(book_id, f"chapter:{entry.number}")
+        if data is not None:
+            chapters.append(Chapter.model_validate(data))
+    return Manuscript(
+        title=plan.title,
+        author=spec.author,
+        language=spec.language,
+        genre=spec.genre,
+        chapters=chapters,
+    )
+
+
+@DBOS.workflow(name="chapter")
+def chapter_workflow(book_id: str, number: int) -> int:
+    spec = BookSpec.model_validate(load_spec_step(book_id))
+    plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))
+    cast = Cast.model_validate(load_artifact_step(book_id, "characters"))
+    places = Locations.model_validate(load_artifact_step(book_id, "locations"))
+    outline = Outline.model_validate(load_artifact_step(book_id, "outline"))
+    lists = SceneLists.model_validate(load_artifact_step(book_id, "scenes"))
+    entry = outline.chapter(number)
+    scenes: SceneList = next(s for s in lists.chapters if s.chapter == number)
+    chapter_state_step(book_id, number, status="in_progress")
+
+    before = ""
+    if number > 1:
+        previous = load_artifact_step(book_id, f"chapter:{number - 1}")
+        if previous is not None:
+            before = Chapter.model_validate(previous).scenes[-1]
+    ask = make_ask(book_id, spec, Stage.chapters)
+    texts: list[str] = []
+    for scene in scenes.scenes:
+        variables = scene_vars(spec, plan, cast, places, entry, scene)
+        draft = write_scene(spec, variables, before, ask, number, scene.number)
+        save_artifact_step(
+            book_id,
+            f"draft:{number}:{scene.number}",
+            {"chapter": number, "scene": scene.number, "text": draft},
+        )
+        edited = edit_scene(spec, variables, draft, ask, number, scene.number)
+        save_artifact_step(
+            book_id,
+            f"scene:{number}:{scene.number}",
+            {
+                "chapter": number,
+                "scene": scene.number,
+                "text": edited,
+                "kept_draft": edited == draft,
+            },
+        )
+        texts.append(edited)
+        before = edited
+    chapter = Chapter(number=number, title=entry.title, scenes=texts)
+    save_artifact_step(book_id, f"chapter:{number}", chapter.model_dump(mode="json"))
+    chapter_state_step(book_id, number, status="generated", word_count=chapter.word_count)
+    return chapter.word_count
+
+
+__all__ = ["ARTIFACT_TYPES", "book_workflow", "chapter_workflow"]

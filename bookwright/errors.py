@@ -1,0 +1,84 @@
+"""One error family. Each error knows its exit code and what the user should type next."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_HALTED = 3
+
+
+class BookwrightError(Exception):
+    """Base of every error bookwright raises on purpose.
+
+    `remedy` is one short instruction: what to fix or what to type next.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, remedy: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.remedy = remedy
+
+    def __reduce__(self):  # survive pickling through DBOS step outputs
+        return (self.__class__, (self.message, self.remedy))
+
+    def one_line(self) -> str:
+        return f"{self.message}. {self.remedy}".strip() if self.remedy else self.message
+
+
+class UsageError(BookwrightError):
+    """Bad input from the user: flags, spec files, book ids."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """A setting, settings file, provider or API key is missing or wrong."""
+
+
+class BookNotFound(UsageError):
+    pass
+
+
+class InvalidArtifact(UsageError):
+    """An edited artifact that fails its schema."""
+
+
+class ProviderError(BookwrightError):
+    """A model call failed after every attempt."""
+
+    def __init__(
+        self, message: str, remedy: str = "", *, provider: str = "", error_class: str = ""
+    ) -> None:
+        super().__init__(message, remedy)
+        self.provider = provider
+        self.error_class = error_class
+
+    def __reduce__(self):
+        fields = (self.message, self.remedy, self.provider, self.error_class)
+        return (_rebuild_provider_error, fields)
+
+
+def _rebuild_provider_error(message: str, remedy: str, provider: str, error_class: str):
+    return ProviderError(message, remedy, provider=provider, error_class=error_class)
+
+
+class InvalidOutputError(BookwrightError):
+    """The model kept answering with text that fails validation; keeps the raw text."""
+
+    def __init__(self, message: str, remedy: str = "", raw: str = "") -> None:
+        super().__init__(message, remedy)
+        self.raw = raw
+
+    def __reduce__(self):
+        return (self.__class__, (self.message, self.remedy, self.raw))
+
+
+class StageFailed(BookwrightError):
+    pass
+
+
+class BookLocked(UsageError):
+    """Another process is writing this book."""

@@ -1,0 +1,1 @@
+"""Exports: render a manuscript in the formats authors use."""

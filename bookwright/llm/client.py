@@ -1,0 +1,186 @@
+"""One completion call: messages in, text and usage out, every request recorded.
+
+The pipeline is synchronous (DBOS runs workflows in threads); pydantic-ai is async.
+A private event loop on its own thread runs every request, so models and their HTTP
+clients live on one loop for the life of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from bookwright.errors import ConfigError, ProviderError
+from bookwright.llm.embedded import EmbeddedServer
+from bookwright.llm.errors import classify
+from bookwright.llm.registry import ModelRef, build_model, parse_model
+from bookwright.llm.usage import cost_usd
+from bookwright.settings import Settings
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    system: str
+    prompt: str
+    max_tokens: int
+    temperature: float
+    seed: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    provider: str
+    model: str
+    duration_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RequestRecorder(Protocol):
+    """Where each request really sent is written, before and after it is sent."""
+
+    def request_started(self, **fields: Any) -> int: ...
+
+    def request_finished(self, request_id: int, **fields: Any) -> None: ...
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, daemon=True, name="bookwright-llm-loop"
+        )
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class LLMClient:
+    """Sends completion requests to the model a spec names, and records each one."""
+
+    def __init__(self, settings: Settings, recorder: RequestRecorder | None = None) -> None:
+        self.settings = settings
+        self.recorder = recorder
+        self._loop: _LoopThread | None = None
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _run(self, coro_fn: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        with self._lock:
+            if self._loop is None:
+                self._loop = _LoopThread()
+        return self._loop.run(coro_fn())
+
+    def _model(self, ref: ModelRef) -> Any:
+        with self._lock:
+            model = self._models.get(ref.spec)
+        if model is not None:
+            return model
+        url = key = None
+        if ref.is_local:
+            url, key = EmbeddedServer.endpoint(self.settings.embedded)
+
+        async def build() -> Any:
+            return build_model(ref, local_url=url, local_key=key)
+
+        model = self._run(build)
+        with self._lock:
+            self._models[ref.spec] = model
+        return model
+
+    def complete(
+        self, model_spec: str, request: CompletionRequest, tags: dict[str, Any] | None = None
+    ) -> Completion:
+        """Send one request. Raises ProviderError (classified) or ConfigError (auth)."""
+        from pydantic_ai.direct import model_request
+        from pydantic_ai.messages import ModelRequest, SystemPromptPart, UserPromptPart
+
+        ref = parse_model(model_spec, self.settings)
+        model = self._model(ref)
+        messages = [
+            ModelRequest(parts=[SystemPromptPart(request.system), UserPromptPart(request.prompt)])
+        ]
+        model_settings: dict[str, Any] = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "max_retries": 0,  # retries are ours, per step; SDK retries would multiply them
+            "timeout": self.settings.request_timeout_s,
+        }
+        if ref.is_local:
+            # A fresh prompt evaluation every time: cached KV state would make output
+            # depend on what ran before, and break byte-identical resumes.
+            model_settings["extra_body"] = {"cache_prompt": False}
+        request_id = None
+        if self.recorder is not None:
+            request_id = self.recorder.request_started(
+                provider=ref.provider, model=ref.model_name, **(tags or {})
+            )
+        started = time.monotonic()
+        try:
+            response = self._run(
+                lambda: model_request(model, messages, model_settings=model_settings)  # type: ignore[arg-type]
+            )
+        except Exception as exc:
+            error_class, message = classify(exc)
+            if self.recorder is not None and request_id is not None:
+                self.recorder.request_finished(
+                    request_id,
+                    outcome="error",
+                    error_class=error_class,
+                    error_message=message[:2000],
+                    duration_s=time.monotonic() - started,
+                )
+            if error_class == "auth":
+                raise ConfigError(
+                    f"{ref.provider} rejected the API key ({message})",
+                    f"Check {ref.api_key_env or 'the API key'}, then run `bookwright resume`",
+                ) from None
+            raise ProviderError(
+                f"{ref.provider}:{ref.model_name} failed ({error_class}): {message}",
+                provider=ref.provider,
+                error_class=error_class,
+            ) from None
+        text = "".join(
+            getattr(p, "content", "") for p in response.parts if type(p).__name__ == "TextPart"
+        )
+        usage = response.usage
+        completion = Completion(
+            text=text,
+            finish_reason=response.finish_reason,
+            prompt_tokens=int(usage.input_tokens or 0),
+            completion_tokens=int(usage.output_tokens or 0),
+            provider=ref.provider,
+            model=ref.model_name,
+            duration_s=time.monotonic() - started,
+        )
+        if self.recorder is not None and request_id is not None:
+            self.recorder.request_finished(
+                request_id,
+                outcome="ok" if text.strip() else "empty",
+                error_class=None if text.strip() else "empty",
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost_usd=cost_usd(ref, completion.prompt_tokens, completion.completion_tokens),
+                duration_s=completion.duration_s,
+            )
+        if not text.strip():
+            raise ProviderError(
+                f"{ref.provider}:{ref.model_name} returned no text",
+                provider=ref.provider,
+                error_class="empty",
+            )
+        return completion

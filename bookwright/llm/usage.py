@@ -1,0 +1,21 @@
+"""Cost of a request from the genai-prices table; local models cost nothing."""
+
+from __future__ import annotations
+
+from bookwright.llm.registry import ModelRef
+
+
+def cost_usd(ref: ModelRef, prompt_tokens: int, completion_tokens: int) -> float:
+    if ref.kind in ("local", "custom", "compatible"):
+        return 0.0
+    from genai_prices import Usage, calc_price
+
+    try:
+        price = calc_price(
+            Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens),
+            ref.model_name,
+            provider_id=ref.provider,
+        )
+    except LookupError:
+        return 0.0
+    return float(price.total_price)

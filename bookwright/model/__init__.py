@@ -1,0 +1,39 @@
+"""Pydantic domain types. No SDK, SQL, CLI or web imports here."""
+
+from bookwright.model.artifacts import (
+    Cast,
+    Chapter,
+    ChapterOutline,
+    Character,
+    Location,
+    Locations,
+    Manuscript,
+    Outline,
+    SceneList,
+    SceneLists,
+    ScenePlan,
+    SceneText,
+    StoryPlan,
+)
+from bookwright.model.spec import BookSpec, Stage
+from bookwright.model.status import BookState, ChapterState
+
+__all__ = [
+    "BookSpec",
+    "BookState",
+    "Cast",
+    "Chapter",
+    "ChapterOutline",
+    "ChapterState",
+    "Character",
+    "Location",
+    "Locations",
+    "Manuscript",
+    "Outline",
+    "SceneList",
+    "SceneLists",
+    "ScenePlan",
+    "SceneText",
+    "Stage",
+    "StoryPlan",
+]

@@ -1,0 +1,75 @@
+"""Book and chapter states, and the status contract every face reads."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class BookState(StrEnum):
+    initialized = "initialized"
+    processing = "processing"
+    halted = "halted"
+    paused = "paused"
+    harmonizing = "harmonizing"
+    completed = "completed"
+    failed = "failed"
+
+
+class ChapterState(StrEnum):
+    pending = "pending"
+    in_progress = "in_progress"
+    generated = "generated"
+    harmonized = "harmonized"
+    completed = "completed"
+    failed = "failed"
+
+
+class ChapterStatus(BaseModel):
+    number: int
+    title: str
+    status: ChapterState
+    retry_count: int = 0
+    word_count: int = 0
+    target_words: int = 0
+    depends_on: list[int] = []
+
+
+class LLMUsage(BaseModel):
+    requests_sent: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    errors_recovered: int = 0
+    errors_by_class: dict[str, int] = {}
+    by_provider: dict[str, dict[str, float]] = {}
+
+
+class Retries(BaseModel):
+    edit_only: int = 0
+    write_only: int = 0
+    full_retry: int = 0
+
+
+class StatusReport(BaseModel):
+    """`bookwright status --json` and `GET /api/books/{id}` return this object."""
+
+    book_id: str
+    title: str
+    status: BookState
+    progress_percentage: float
+    current_stage: str | None
+    halted_at: str | None
+    chapters: list[ChapterStatus]
+    scenes_total: int
+    scenes_written: int
+    scenes_edited: int
+    llm: LLMUsage
+    retries: Retries
+    model: str
+    error: str | None
+    error_class: str | None = None
+    created_at: str
+    updated_at: str
+    estimated_completion: str | None

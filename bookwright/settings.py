@@ -1,0 +1,122 @@
+"""Typed settings: environment (BOOKWRIGHT_*), then a TOML file, then defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bookwright.errors import ConfigError
+
+SETTINGS_FILE_NAME = "bookwright.toml"
+
+
+class ProviderSettings(BaseModel):
+    """An OpenAI-compatible server: `[providers.NAME] base_url=..., api_key_env=...`."""
+
+    base_url: str = Field(description="Base URL of the OpenAI-compatible API, ending in /v1.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable that holds the API key, if any."
+    )
+
+
+class EmbeddedSettings(BaseModel):
+    """The embedded llama.cpp engine behind `--model local`."""
+
+    gguf_path: str | None = Field(
+        default=None, description="GGUF file to serve; default SmolLM2-135M-Instruct."
+    )
+    threads: int = Field(default=0, description="CPU threads; 0 means all cores.")
+    context_size: int = Field(default=4096, description="Context window in tokens.")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, each with its help text (`bookwright settings` lists them)."""
+
+    model_config = SettingsConfigDict(env_prefix="BOOKWRIGHT_", env_nested_delimiter="__")
+
+    home: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("bookwright")),
+        description="Workspace: databases, books and exports.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Content store and DBOS system database URL; default SQLite in the home.",
+    )
+    default_model: str = Field(default="local", description="Model used when --model is absent.")
+    request_timeout_s: float = Field(default=300.0, description="Timeout of one model request.")
+    max_output_attempts: int = Field(
+        default=4, description="Attempts to get valid text from the model for one field."
+    )
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=dict, description="OpenAI-compatible servers by name."
+    )
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+
+    @property
+    def system_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'dbos.sqlite'}"
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'bookwright.sqlite'}"
+
+    def book_dir(self, book_id: str) -> Path:
+        return self.home / "books" / book_id
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from the environment, `path` (or `bookwright.toml` in the home) and defaults.
+
+    An explicit file that is missing, unreadable or invalid raises ConfigError.
+    """
+    file_values: dict[str, Any] = {}
+    if path is None:
+        home = Path(os.environ.get("BOOKWRIGHT_HOME") or platformdirs.user_data_dir("bookwright"))
+        candidate = home / SETTINGS_FILE_NAME
+        if candidate.exists():
+            path = candidate
+    if path is not None:
+        file_values = _read_toml(path)
+    try:
+        # Environment wins over the file: pydantic-settings gives init kwargs priority, so
+        # only pass file values that the environment does not set.
+        env_keys = {
+            k[len("BOOKWRIGHT_") :].lower().split("__")[0]
+            for k in os.environ
+            if k.startswith("BOOKWRIGHT_")
+        }
+        kwargs = {k: v for k, v in file_values.items() if k not in env_keys}
+        return Settings(**kwargs)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"Invalid setting {where!r} in {path or 'the environment'}: {first['msg']}",
+            "Fix the value and run the command again",
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read settings file {path}: {exc.strerror or exc}",
+            "Check the path given to --settings",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"Settings file {path} is not valid TOML: {exc}", "Fix the file and run again"
+        ) from None

@@ -1,0 +1,259 @@
+"""Pick the answer out of a model's text and check its content.
+
+Small models wrap answers in labels, quotes, markdown and repetition; these functions
+keep what was asked for or say, in one sentence the model can act on, why not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bookwright.stages.asks import Ask
+
+_LABEL = re.compile(r"^\s*(?:[#>*\-•]+\s*)*(?:\*\*)?[A-Za-z][A-Za-z ]{0,20}:\s*(?:\*\*)?\s*")
+_QUOTES = "\"'“”‘’`*_"
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
+_NAME = re.compile(r"\b((?:[A-Z]\.){0,2}[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
+_SINGLE_NAME = re.compile(
+    r"(?:\b(?:named|name is|name was|I'm|I am|called|is)\s+|\*\*)([A-Z][a-z]{2,})\b"
+)
+_HONORIFIC = re.compile(
+    r"^(?:Aunt|Auntie|Uncle|Captain|Doctor|Father|Mother|Sister|Brother|Old|Young)\s+"
+)
+NOT_NAME_WORDS = {
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+    "At",
+    "Her",
+    "His",
+    "Their",
+    "My",
+    "Our",
+    "This",
+    "That",
+    "Chapter",
+    "Scene",
+    "Name",
+    "First",
+    "Last",
+    "Title",
+    "Story",
+    "Novel",
+    "Book",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Lighthouse",
+    "Protagonist",
+    "Antagonist",
+    "Ally",
+    "Mentor",
+    "Rival",
+    "Premise",
+    "Character",
+    "When",
+    "Once",
+    "After",
+    "Before",
+    "As",
+    "It",
+    "She",
+    "He",
+    "Island",
+    "Ship",
+    "Sea",
+    "Storm",
+    "Lost",
+    "Message",
+    "Bottle",
+    "Mystery",
+    "Keeper",
+}
+
+
+def first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip(" \t#*-_>"):
+            return line.strip()
+    return ""
+
+
+def strip_label(text: str, keep_colon_titles: bool = False) -> str:
+    """Remove a leading 'Title:' / '**Name:**' / '# ' decoration."""
+    stripped = _LABEL.sub("", text, count=1)
+    if keep_colon_titles and len(stripped.split()) < 2:
+        return text.strip(" #*")
+    return stripped
+
+
+def unquote(text: str) -> str:
+    return text.strip().strip(_QUOTES).strip()
+
+
+def looks_like_json(text: str) -> bool:
+    t = text.strip()
+    return t[:1] in "{[" or '":' in t or '{"' in t
+
+
+def sentences(text: str, limit: int) -> list[str]:
+    paragraph = next((p for p in re.split(r"\n\s*\n", text) if p.strip()), "")
+    paragraph = " ".join(strip_label(line).strip() for line in paragraph.splitlines())
+    parts = [p.strip() for p in _SENTENCE_END.split(paragraph) if p.strip()]
+    return parts[:limit]
+
+
+def trim_to_sentence(text: str) -> str:
+    """Cut a truncated text after its last complete sentence."""
+    text = text.rstrip()
+    ends = [m.end() for m in re.finditer(r"[.!?][\"'”’)]?(?=\s|$)", text)]
+    return text[: ends[-1]] if ends else text
+
+
+def _repetitive(text: str) -> bool:
+    words = text.lower().split()
+    if len(words) < 8:
+        return False
+    return len(set(words)) / len(words) < 0.35
+
+
+def _taken(value: str, avoid: tuple[str, ...]) -> bool:
+    v = value.casefold()
+    return any(v == a.casefold() for a in avoid)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.casefold())
+
+
+def copies_context(value: str, context: list[str], threshold: float = 0.75) -> bool:
+    """True when most of `value` is a run of words lifted from one of the prompt's inputs."""
+    words = _words(value)
+    if len(words) < 6:
+        return False
+    grams = {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
+    for source in context:
+        src = _words(source)
+        if len(src) < 6:
+            continue
+        src_grams = {tuple(src[i : i + 4]) for i in range(len(src) - 3)}
+        if len(grams & src_grams) / len(grams) >= threshold:
+            return True
+    return False
+
+
+def _context_strings(ask: Ask) -> list[str]:
+    return [
+        v for k, v in ask.variables.items() if isinstance(v, str) and k not in ("draft", "before")
+    ]
+
+
+def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, str | None]:
+    """(answer, None) when the text holds an acceptable answer, else (None, reason)."""
+    raw = text.strip()
+    if not raw:
+        return None, "The answer was empty."
+    if ask.kind == "prose":
+        return _prose(ask, raw, finish_reason)
+    if looks_like_json(raw):
+        return None, "Answer in plain words, not JSON."
+    if _ECHO.search(raw):
+        return None, "Answer with new words only."
+    if ask.kind == "name":
+        for candidate in [*_NAME.findall(raw), *_SINGLE_NAME.findall(raw)]:
+            candidate = _HONORIFIC.sub("", candidate)
+            words = candidate.replace("-", " ").split()
+            if len(set(words)) < len(words):
+                continue
+            if words[0] in NOT_NAME_WORDS or any(w in NOT_NAME_WORDS for w in words):
+                continue
+            if _taken(candidate, ask.avoid):
+                continue
+            return candidate, None
+        # Naming the taken names makes a small model repeat them: ask for a new one only.
+        return None, "Give this character a new first and last name."
+    if ask.kind in ("title", "place"):
+        value = unquote(strip_label(first_line(raw), keep_colon_titles=True))
+        while re.match(r"^(title|place|name)\s*:", value, re.I):
+            value = unquote(value.split(":", 1)[1])
+        # Keep the name, drop the sentence a small model hangs on it.
+        value = re.split(
+            r"(?<=\w)[.!?](?:\s|$)|\s[-–—]\s" + ("|," if ask.kind == "place" else ""), value
+        )[0]
+        value = unquote(value).rstrip(".")
+        words = value.split()
+        limit = 12 if ask.kind == "title" else 8
+        if not words:
+            return None, "The answer was empty."
+        if len(words) > limit:
+            return None, f"Answer with at most {limit} words."
+        if ":" in value and len(value.split(":")[0].split()) >= 2:
+            value = value.split(":")[0].strip()
+        if _taken(value, ask.avoid):
+            return None, f"{value!r} is taken; answer with a different one."
+        return value, None
+    if ask.kind == "list":
+        items = [unquote(strip_label(i)).rstrip(".") for i in re.split(r"[,;\n]", raw)]
+        items = [i for i in items if 0 < len(i.split()) <= 4]
+        unique = list(dict.fromkeys(i.lower() for i in items))[:4]
+        if not unique:
+            return None, "Answer with a short comma-separated list of words."
+        return ", ".join(unique), None
+    # sentences
+    parts = sentences(raw, limit=int(ask.extra.get("sentences", 2)))
+    value = unquote(" ".join(parts))
+    if len(value.split()) < 4:
+        return None, "Answer with at least one full sentence."
+    if _repetitive(value):
+        return None, "The answer repeated itself; write it once, in plain words."
+    if _taken(value, ask.avoid) or copies_context(value, [*_context_strings(ask), *ask.avoid]):
+        return None, "Say something new in your own words; do not repeat the text above."
+    return value, None
+
+
+_META = re.compile(
+    r"\b(I (have )?(revised|made|edited|rewrote|changed|improved|reorganized)|"
+    r"the (original|revised|edited) (sentence|text|version|scene)|reworked|rephrased|"
+    r"(this|the) (revised|edited) (text|scene|version)|write the next scene|I'm ready)\b",
+    re.I,
+)
+_ECHO = re.compile(r"\b(already used|previous answer|could not be used|answer again)\b", re.I)
+
+
+def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, str | None]:
+    for label in (ask.variables.get("title"), ask.variables.get("chapter_title")):
+        if isinstance(label, str) and label:
+            raw = re.sub(re.escape(label) + r":\s*", "", raw)
+    seen: set[str] = set()
+    lines = []
+    for line in raw.splitlines():
+        key = line.strip().casefold()
+        if key and key in seen:
+            continue  # a small model repeats whole paragraphs
+        seen.add(key)
+        lines.append(line.rstrip())
+    # Drop headings and labels the model adds ("# Scene 1", "Here is the scene:").
+    kept = [
+        ln for ln in lines if not re.match(r"^\s*(#|\*\*?(Scene|Chapter)\b|(Scene|Chapter) \d)", ln)
+    ]
+    if kept and re.match(r"^\s*(Here is|Here's|Sure|Certainly)\b.*:\s*$", kept[0]):
+        kept = kept[1:]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    if finish_reason == "length":
+        text = trim_to_sentence(text)
+    words = len(text.split())
+    minimum = max(20, ask.target_words // 4)
+    if words < minimum:
+        return None, f"The text was too short; write about {ask.target_words} words of prose."
+    if _repetitive(text):
+        return None, "The text repeated itself; write varied prose."
+    if looks_like_json(text[:200]):
+        return None, "Write prose, not JSON."
+    if _META.search(text):
+        return None, "Write the story itself, not comments about the changes."
+    if copies_context(text, _context_strings(ask), threshold=0.5):
+        return None, "Write new story text; do not copy the notes above."
+    return text, None

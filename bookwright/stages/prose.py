@@ -1,0 +1,100 @@
+"""Stages 6 and 7: prose per scene, then an edit per scene, from a bounded context."""
+
+from __future__ import annotations
+
+from bookwright.model import BookSpec, Cast, ChapterOutline, Locations, ScenePlan, StoryPlan
+from bookwright.stages.asks import Ask, AskFn
+
+TOKENS_PER_WORD = 1.5
+BEFORE_CHARS = 600  # the last paragraphs before a scene, never the whole text so far
+
+
+def max_tokens_for(words: int) -> int:
+    return int(words * TOKENS_PER_WORD * 1.3) + 32
+
+
+def tail(text: str, limit: int = BEFORE_CHARS) -> str:
+    """The end of `text`, cut at a paragraph (or sentence) boundary, at most `limit` chars."""
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    for sep in ("\n\n", ". "):
+        index = cut.find(sep)
+        if index != -1:
+            return cut[index + len(sep) :].strip()
+    return cut.strip()
+
+
+def scene_vars(
+    spec: BookSpec,
+    plan: StoryPlan,
+    cast: Cast,
+    places: Locations,
+    chapter: ChapterOutline,
+    scene: ScenePlan,
+) -> dict[str, object]:
+    people = [c.model_dump() for c in cast.characters if c.name in scene.characters]
+    location = next(
+        (loc.model_dump() for loc in places.locations if loc.name == scene.location), None
+    )
+    return {
+        "title": plan.title,
+        "genre": spec.genre,
+        "logline": plan.logline,
+        "setting": plan.setting,
+        "chapter": chapter.number,
+        "chapter_title": chapter.title,
+        "chapter_summary": chapter.summary,
+        "characters": people,
+        "location": location,
+        "scene": scene.number,
+        "summary": scene.summary,
+    }
+
+
+def write_scene(
+    spec: BookSpec,
+    variables: dict[str, object],
+    before: str,
+    ask: AskFn,
+    chapter: int,
+    scene: int,
+) -> str:
+    return ask(
+        Ask(
+            "write",
+            "writer",
+            "write_scene.j2",
+            {**variables, "before": tail(before)},
+            "prose",
+            max_tokens_for(spec.words_per_scene),
+            target_words=spec.words_per_scene,
+            chapter=chapter,
+            scene=scene,
+        )
+    )
+
+
+def edit_scene(
+    spec: BookSpec,
+    variables: dict[str, object],
+    draft: str,
+    ask: AskFn,
+    chapter: int,
+    scene: int,
+) -> str:
+    """The edited scene; the draft is kept when no edit passes the checks."""
+    return ask(
+        Ask(
+            "edit",
+            "editor",
+            "edit_scene.j2",
+            {**variables, "draft": draft},
+            "prose",
+            max_tokens_for(max(spec.words_per_scene, len(draft.split()))),
+            target_words=spec.words_per_scene,
+            fallback=draft,
+            chapter=chapter,
+            scene=scene,
+        )
+    )

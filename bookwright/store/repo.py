@@ -1,0 +1,242 @@
+"""The Store: one object over the content database, used by steps and by readers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bookwright.store import schema as t
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class BookRecord:
+    id: str
+    title: str
+    spec: dict[str, Any]
+    status: str
+    current_stage: str | None
+    halted_at: str | None
+    error: str | None
+    error_class: str | None
+    created_at: str
+    updated_at: str
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for `url`; SQLite files get WAL and a busy timeout for concurrent readers."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        t.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # books
+
+    def create_book(self, book_id: str, title: str, spec: dict[str, Any]) -> None:
+        stamp = now_iso()
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.books.insert().values(
+                    id=book_id,
+                    title=title,
+                    spec=spec,
+                    status="initialized",
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            )
+
+    def get_book(self, book_id: str) -> BookRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.books).where(t.books.c.id == book_id)).mappings().first()
+        return BookRecord(**row) if row else None
+
+    def list_books(self) -> list[BookRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.books).order_by(t.books.c.created_at)).mappings()
+            return [BookRecord(**r) for r in rows]
+
+    def update_book(self, book_id: str, **fields: Any) -> None:
+        fields["updated_at"] = now_iso()
+        with self.engine.begin() as conn:
+            conn.execute(t.books.update().where(t.books.c.id == book_id).values(**fields))
+
+    # artifacts
+
+    def put_artifact(
+        self,
+        book_id: str,
+        name: str,
+        data: dict[str, Any],
+        source: str = "generated",
+        idem_key: str | None = None,
+    ) -> int:
+        """Store a new version of an artifact and return its version number."""
+        with self.engine.begin() as conn:
+            if idem_key is not None:
+                existing = conn.execute(
+                    sa.select(t.artifacts.c.version).where(t.artifacts.c.idem_key == idem_key)
+                ).scalar()
+                if existing is not None:
+                    return int(existing)
+            latest = conn.execute(
+                sa.select(sa.func.max(t.artifacts.c.version)).where(
+                    t.artifacts.c.book_id == book_id, t.artifacts.c.name == name
+                )
+            ).scalar()
+            version = (latest or 0) + 1
+            conn.execute(
+                t.artifacts.insert().values(
+                    book_id=book_id,
+                    name=name,
+                    version=version,
+                    data=data,
+                    source=source,
+                    idem_key=idem_key,
+                    created_at=now_iso(),
+                )
+            )
+            conn.execute(
+                t.books.update().where(t.books.c.id == book_id).values(updated_at=now_iso())
+            )
+        return version
+
+    def get_artifact(
+        self, book_id: str, name: str, version: int | None = None
+    ) -> tuple[int, dict[str, Any]] | None:
+        query = sa.select(t.artifacts.c.version, t.artifacts.c.data).where(
+            t.artifacts.c.book_id == book_id, t.artifacts.c.name == name
+        )
+        if version is not None:
+            query = query.where(t.artifacts.c.version == version)
+        query = query.order_by(t.artifacts.c.version.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        data = row.data if isinstance(row.data, dict) else json.loads(row.data)
+        return int(row.version), data
+
+    def artifact_names(self, book_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.artifacts.c.name)
+                .where(t.artifacts.c.book_id == book_id)
+                .group_by(t.artifacts.c.name)
+                .order_by(sa.func.min(t.artifacts.c.id))
+            )
+            return [r.name for r in rows]
+
+    # chapters
+
+    def init_chapters(self, book_id: str, rows: list[dict[str, Any]]) -> None:
+        """Create or refresh chapter rows from the outline, keeping progress already made."""
+        stamp = now_iso()
+        with self.engine.begin() as conn:
+            for row in rows:
+                exists = conn.execute(
+                    sa.select(t.chapters.c.number).where(
+                        t.chapters.c.book_id == book_id, t.chapters.c.number == row["number"]
+                    )
+                ).first()
+                if exists:
+                    conn.execute(
+                        t.chapters.update()
+                        .where(
+                            t.chapters.c.book_id == book_id, t.chapters.c.number == row["number"]
+                        )
+                        .values(
+                            title=row["title"],
+                            depends_on=row["depends_on"],
+                            target_words=row["target_words"],
+                            updated_at=stamp,
+                        )
+                    )
+                else:
+                    conn.execute(
+                        t.chapters.insert().values(
+                            book_id=book_id,
+                            status="pending",
+                            retry_count=0,
+                            word_count=0,
+                            updated_at=stamp,
+                            **row,
+                        )
+                    )
+
+    def update_chapter(self, book_id: str, number: int, **fields: Any) -> None:
+        fields["updated_at"] = now_iso()
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.chapters.update()
+                .where(t.chapters.c.book_id == book_id, t.chapters.c.number == number)
+                .values(**fields)
+            )
+            conn.execute(
+                t.books.update().where(t.books.c.id == book_id).values(updated_at=now_iso())
+            )
+
+    def chapters(self, book_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.chapters)
+                .where(t.chapters.c.book_id == book_id)
+                .order_by(t.chapters.c.number)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    # model requests
+
+    def request_started(self, **fields: Any) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(t.llm_requests.insert().values(started_at=now_iso(), **fields))
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def request_finished(self, request_id: int, **fields: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.llm_requests.update()
+                .where(t.llm_requests.c.id == request_id)
+                .values(finished_at=now_iso(), **fields)
+            )
+
+    def requests(self, book_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.llm_requests)
+                .where(t.llm_requests.c.book_id == book_id)
+                .order_by(t.llm_requests.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]

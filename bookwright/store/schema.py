@@ -1,0 +1,73 @@
+"""Tables of the content store. SQLAlchemy Core, so SQLite and Postgres share one schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+books = sa.Table(
+    "books",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("current_stage", sa.String(40)),
+    sa.Column("halted_at", sa.String(40)),
+    sa.Column("error", sa.Text),
+    sa.Column("error_class", sa.String(40)),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("book_id", sa.String(64), sa.ForeignKey("books.id"), nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),
+    # A step may run twice (kill after the write, before the checkpoint): the key makes it once.
+    sa.Column("idem_key", sa.String(200), unique=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.UniqueConstraint("book_id", "name", "version"),
+)
+
+chapters = sa.Table(
+    "chapters",
+    metadata,
+    sa.Column("book_id", sa.String(64), sa.ForeignKey("books.id"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("retry_count", sa.Integer, nullable=False, default=0),
+    sa.Column("word_count", sa.Integer, nullable=False, default=0),
+    sa.Column("target_words", sa.Integer, nullable=False, default=0),
+    sa.Column("depends_on", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+llm_requests = sa.Table(
+    "llm_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("book_id", sa.String(64), nullable=False, index=True),
+    sa.Column("stage", sa.String(40), nullable=False),
+    sa.Column("chapter", sa.Integer),
+    sa.Column("scene", sa.Integer),
+    sa.Column("field", sa.String(80)),
+    sa.Column("provider", sa.String(80), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("cost_usd", sa.Float, nullable=False, default=0.0),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("error_class", sa.String(40)),
+    sa.Column("error_message", sa.Text),
+)
