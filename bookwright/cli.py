@@ -283,7 +283,7 @@ def status(
         while True:
             report = books.status(book)
             if json_:
-                out.print_json(report.model_dump_json())
+                print(report.model_dump_json(indent=2), flush=True)
             else:
                 _print_status(report)
             if not watch or report.status.value in ("completed", "failed", "halted", "paused"):
@@ -333,7 +333,7 @@ def list_books(json_: JsonOpt = False, settings_file: SettingsOpt = None) -> Non
     except BookwrightError as error:
         _fail(error)
     if json_:
-        out.print_json(json.dumps([r.model_dump(mode="json") for r in reports]))
+        print(json.dumps([r.model_dump(mode="json") for r in reports], indent=2))
         return
     table = Table("book", "title", "status", "progress", "requests", "updated")
     for r in reports:
@@ -369,7 +369,7 @@ def show(
     except BookwrightError as error:
         _fail(error)
     if json_:
-        out.print_json(json.dumps(data, ensure_ascii=False))
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     _print_artifact(_alias(artifact), data)
 

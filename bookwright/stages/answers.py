@@ -196,8 +196,10 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
             return None, f"{value!r} is taken; answer with a different one."
         return value, None
     if ask.kind == "list":
-        items = [unquote(strip_label(i)).rstrip(".") for i in re.split(r"[,;\n]", raw)]
-        items = [i for i in items if 0 < len(i.split()) <= 4]
+        body = re.sub(r"^.*?\b(?:are|include|includes|is)\b:?\s+", "", first_line(raw), count=1)
+        parts = re.split(r"[,;\n]|\band\b|\.\s", body)
+        items = [unquote(strip_label(i)).strip(" .") for i in parts]
+        items = [i for i in items if 0 < len(i.split()) <= 5]
         unique = list(dict.fromkeys(i.lower() for i in items))[:4]
         if not unique:
             return None, "Answer with a short comma-separated list of words."
