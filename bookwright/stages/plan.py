@@ -37,6 +37,7 @@ def make_plan(spec: BookSpec, ask: AskFn) -> StoryPlan:
             {**book_vars(spec, title), "field": "themes", "known": {"logline": known["logline"]}},
             "list",
             30,
+            fallback="",  # optional: a small model may have no usable themes to give
         )
     )
     return StoryPlan(
