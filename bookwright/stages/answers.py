@@ -145,6 +145,17 @@ def copies_context(value: str, context: list[str], threshold: float = 0.75) -> b
     return False
 
 
+def drop_copied_sentences(text: str, context: list[str]) -> str:
+    """Remove the sentences of a prose text that a small model lifted from its notes."""
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        parts = [p for p in _SENTENCE_END.split(paragraph.strip()) if p.strip()]
+        kept = [p for p in parts if not copies_context(p, context, threshold=0.6)]
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)
+
+
 def _context_strings(ask: Ask) -> list[str]:
     return [
         v for k, v in ask.variables.items() if isinstance(v, str) and k not in ("draft", "before")
@@ -246,6 +257,7 @@ def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, s
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
     if finish_reason == "length":
         text = trim_to_sentence(text)
+    text = drop_copied_sentences(text, _context_strings(ask))
     words = len(text.split())
     minimum = max(20, ask.target_words // 4)
     if words < minimum:

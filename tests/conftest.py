@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.scripted_server import ScriptedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self):  # type: ignore[no-untyped-def]
+        return json.loads(self.out)
+
+
+class Workspace:
+    """A BOOKWRIGHT_HOME of its own, and the CLI run in a subprocess against it."""
+
+    def __init__(self, home: Path, settings: Path | None = None) -> None:
+        self.home = home
+        self.settings = settings
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("BOOKWRIGHT_") and not k.endswith("_API_KEY")
+        }
+        env["BOOKWRIGHT_HOME"] = str(self.home)
+        env.update(extra)
+        return env
+
+    def command(self, *args: str) -> list[str]:
+        cmd = [sys.executable, "-m", "bookwright", *args]
+        if (
+            self.settings is not None
+            and args
+            and args[0] in {"write", "resume", "approve", "status", "list", "show", "export"}
+        ):
+            cmd += ["--settings", str(self.settings)]
+        return cmd
+
+    def run(self, *args: str, timeout: float = 300, **env: str) -> Run:
+        proc = subprocess.run(
+            self.command(*args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(**env),
+            cwd=ROOT,
+        )
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=self.env(**env),
+            cwd=ROOT,
+        )
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, scripted: ScriptedServer) -> Workspace:
+    """A workspace whose settings declare the scripted server as provider `scripted`."""
+    settings = tmp_path / "bookwright.toml"
+    settings.write_text(f'[providers.scripted]\nbase_url = "{scripted.base_url}"\n')
+    return Workspace(tmp_path / "home", settings)
+
+
+SMALL = [
+    "--premise",
+    "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
+    "--chapters",
+    "2",
+    "--scenes-per-chapter",
+    "2",
+    "--words-per-scene",
+    "60",
+    "--characters",
+    "2",
+    "--locations",
+    "2",
+    "--seed",
+    "5",
+]

@@ -1,0 +1,234 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 that answers bookwright's prompts
+with deterministic, valid scripted text. Used to drive the CLI in subprocesses fast.
+
+Answers depend only on the request, so a resumed run gets the same text as a clean one.
+`delay_s` slows every answer (so a SIGKILL can land mid-request); `fail_status` makes
+every request fail with that HTTP status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+NAMES = {
+    "hero": "Mara Quill",
+    "villain": "Tobias Grent",
+    "friend": "Ines Alder",
+    "teacher": "Oren Vale",
+    "rival": "Petra Lind",
+}
+PLACES = ["The North Tower", "Gull Rock Harbour", "The Drowned Chapel", "Saltmarsh Inn"]
+WORDS = [
+    "wind",
+    "salt",
+    "lamp",
+    "harbour",
+    "rope",
+    "gull",
+    "tide",
+    "storm",
+    "shutter",
+    "stair",
+    "glass",
+    "iron",
+    "oil",
+    "wick",
+    "ledger",
+    "boat",
+    "reef",
+    "bell",
+    "fog",
+    "door",
+    "window",
+    "coat",
+    "boots",
+    "kettle",
+    "bread",
+    "chart",
+    "compass",
+    "candle",
+    "shadow",
+    "voice",
+    "letter",
+    "bottle",
+    "cork",
+    "ink",
+    "paper",
+    "island",
+    "rock",
+    "wave",
+    "spray",
+    "dawn",
+    "dusk",
+    "night",
+    "morning",
+    "careful",
+    "quiet",
+    "sharp",
+    "cold",
+    "bright",
+    "heavy",
+    "narrow",
+    "broken",
+    "patient",
+    "restless",
+    "old",
+    "young",
+]
+VERBS = [
+    "climbed",
+    "watched",
+    "waited",
+    "listened",
+    "opened",
+    "carried",
+    "read",
+    "folded",
+    "whispered",
+    "counted",
+]
+
+
+def _rng(text: str) -> random.Random:
+    return random.Random(int(hashlib.sha256(text.encode()).hexdigest()[:12], 16))
+
+
+def _prose(seed_text: str, words: int, names: list[str]) -> str:
+    rng = _rng(seed_text)
+    sentences: list[str] = []
+    count = 0
+    while count < words:
+        who = rng.choice(names) if names else "The keeper"
+        sentence = (
+            f"{who} {rng.choice(VERBS)} the {rng.choice(WORDS)} "
+            f"by the {rng.choice(WORDS)} {rng.choice(WORDS)}, "
+            f"and the {rng.choice(WORDS)} {rng.choice(WORDS)} answered with "
+            f"{rng.choice(WORDS)} {rng.choice(WORDS)}."
+        )
+        sentences.append(sentence)
+        count += len(sentence.split())
+    paragraphs = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
+    return "\n\n".join(paragraphs)
+
+
+def answer(prompt: str) -> str:
+    """The scripted reply to one user prompt."""
+    if "Write the title of this novel" in prompt:
+        return "Title: The Salt Lantern"
+    questions = {
+        "say who the story is about": "A keeper named Mara must warn a ship before the storm.",
+        "where and when": "A granite island in the North Sea in the winter of 1911.",
+        "central conflict": "Mara must decide whether to trust the man who wrote the warning.",
+        "how the story ends": "The ship is saved, and Mara learns who sent the bottle.",
+        "List two or three themes": "trust, memory, the sea",
+    }
+    for key, reply in questions.items():
+        if key in prompt:
+            return reply
+    if "by first and last name" in prompt:
+        for key, name in NAMES.items():
+            if key in prompt:
+                return f"Her name was {name}."
+        return "His name was Jonah Pell."
+    match = re.search(r"describe (?:the place called )?(.+?)[.:]", prompt)
+    if "In one or two sentences, describe" in prompt and match:
+        return f"{match.group(1)} is weathered and watchful, with salt in every seam."
+    if "Name one place" in prompt:
+        taken = prompt.split("Do not use:")[1] if "Do not use:" in prompt else ""
+        return "Place: " + next(p for p in PLACES if p not in taken)
+    match = re.search(r"say what happens in chapter (\d+) of (\d+)", prompt)
+    if match:
+        n = int(match.group(1))
+        return " ".join(_rng(f"chapter{n}").sample(WORDS, 9)).capitalize() + f", part {n}."
+    match = re.search(r"Chapter (\d+) of \d+", prompt)
+    if "short title for this chapter" in prompt and match:
+        return f"Title: The Signal of Night {match.group(1)}"
+    match = re.search(r"say what happens in scene (\d+) of", prompt)
+    if match:
+        chapter = re.search(r"Chapter (\d+) ", prompt)
+        c = chapter.group(1) if chapter else "0"
+        seen = " ".join(_rng(f"scene{c}.{match.group(1)}").sample(WORDS, 8))
+        return f"Mara Quill meets Tobias Grent at The North Tower: {seen}."
+    target = re.search(r"about (\d+) words", prompt)
+    words = int(target.group(1)) if target else 100
+    names = [n for n in NAMES.values() if n in prompt]
+    if prompt.startswith("Chapter") and "Edit this scene" in prompt:
+        draft = prompt.split("\n\n", 1)[1]
+        return draft.replace(" waited ", " stood waiting ")
+    return _prose(prompt, words, names)
+
+
+class ScriptedServer:
+    def __init__(self, delay_s: float = 0.0, fail_status: int | None = None) -> None:
+        self.delay_s = delay_s
+        self.fail_status = fail_status
+        self.requests = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                server.requests += 1
+                if server.fail_status:
+                    self._send(server.fail_status, {"error": {"message": "scripted failure"}})
+                    return
+                prompt = body["messages"][-1]["content"]
+                text = answer(prompt)
+                time.sleep(server.delay_s)
+                usage = {
+                    "prompt_tokens": len(prompt.split()),
+                    "completion_tokens": len(text.split()),
+                }
+                usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-scripted",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", "scripted"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": usage,
+                    },
+                )
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

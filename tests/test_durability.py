@@ -1,0 +1,71 @@
+"""SIGKILL at random moments, then resume: the same manuscript, nothing paid twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SMALL, Workspace
+from tests.durability import write_with_kills
+from tests.scripted_server import ScriptedServer
+
+
+def manuscript(ws: Workspace, book_id: str) -> bytes:
+    path = ws.home / f"{book_id}.md"
+    assert ws.run("export", book_id, "-o", str(path)).code == 0
+    return path.read_bytes()
+
+
+def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with ScriptedServer(delay_s=0.12) as server:
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        ws = Workspace(tmp_path / "home", settings)
+        args = [*SMALL, "--model", "scripted:m"]
+        assert ws.run("write", *args, "--book-id", "clean").code == 0
+        clean_requests = ws.run("status", "clean", "--json").json()["llm"]["requests_sent"]
+        sent_before = server.requests
+
+        kills = write_with_kills(ws, args, "killed", kills=6, seed=11, min_s=0.5, max_s=2.0)
+        assert kills >= 3  # the soak must really have interrupted the run
+
+        assert manuscript(ws, "killed") == manuscript(ws, "clean")
+        status = ws.run("status", "killed", "--json").json()
+        assert status["status"] == "completed"
+        assert [c["status"] for c in status["chapters"]] == ["completed"] * 2
+        paid = status["llm"]["requests_sent"]
+        assert paid <= clean_requests + kills
+        assert server.requests - sent_before <= paid  # counted = really sent (or fewer sent)
+
+
+@pytest.mark.embedded
+def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ws = Workspace(tmp_path / "home")
+    args = [
+        "--premise",
+        "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
+        "--genre",
+        "mystery",
+        "--chapters",
+        "2",
+        "--scenes-per-chapter",
+        "2",
+        "--words-per-scene",
+        "60",
+        "--characters",
+        "2",
+        "--locations",
+        "1",
+        "--seed",
+        "3",
+        "--temperature",
+        "0",
+    ]
+    clean = ws.run("write", *args, "--book-id", "clean", timeout=600)
+    assert clean.code == 0, clean.err
+    clean_requests = ws.run("status", "clean", "--json").json()["llm"]["requests_sent"]
+
+    kills = write_with_kills(ws, args, "killed", kills=3, seed=5, min_s=3.0, max_s=12.0)
+    assert kills >= 1
+    assert manuscript(ws, "killed") == manuscript(ws, "clean")
+    paid = ws.run("status", "killed", "--json").json()["llm"]["requests_sent"]
+    assert paid <= clean_requests + kills
