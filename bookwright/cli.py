@@ -301,6 +301,11 @@ def _print_status(report: StatusReport) -> None:
     )
     if report.current_stage:
         out.print(f"stage: {report.current_stage}")
+    if report.status.value in ("processing", "harmonizing") and not report.running:
+        out.print(
+            f"not running (interrupted): continue with `bookwright resume {report.book_id}`",
+            highlight=False,
+        )
     if report.halted_at:
         out.print(f"halted at: {report.halted_at}")
     if report.error:

@@ -68,12 +68,13 @@ def _rebuild_provider_error(message: str, remedy: str, provider: str, error_clas
 class InvalidOutputError(BookwrightError):
     """The model kept answering with text that fails validation; keeps the raw text."""
 
-    def __init__(self, message: str, remedy: str = "", raw: str = "") -> None:
+    def __init__(self, message: str, remedy: str = "", raw: str = "", attempts: int = 0) -> None:
         super().__init__(message, remedy)
         self.raw = raw
+        self.attempts = attempts
 
     def __reduce__(self):
-        return (self.__class__, (self.message, self.remedy, self.raw))
+        return (self.__class__, (self.message, self.remedy, self.raw, self.attempts))
 
 
 class StageFailed(BookwrightError):

@@ -36,7 +36,7 @@ class EmbeddedSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything configurable, each with its help text (`bookwright settings` lists them)."""
+    """Everything configurable, each with its help text."""
 
     model_config = SettingsConfigDict(env_prefix="BOOKWRIGHT_", env_nested_delimiter="__")
 
@@ -50,9 +50,6 @@ class Settings(BaseSettings):
     )
     default_model: str = Field(default="local", description="Model used when --model is absent.")
     request_timeout_s: float = Field(default=300.0, description="Timeout of one model request.")
-    max_output_attempts: int = Field(
-        default=4, description="Attempts to get valid text from the model for one field."
-    )
     providers: dict[str, ProviderSettings] = Field(
         default_factory=dict, description="OpenAI-compatible servers by name."
     )

@@ -17,12 +17,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-NAMES = {
-    "hero": "Mara Quill",
+NAMES = {  # most specific role words first: "the villain who works against the hero"
     "villain": "Tobias Grent",
     "friend": "Ines Alder",
     "teacher": "Oren Vale",
     "rival": "Petra Lind",
+    "hero": "Mara Quill",
 }
 PLACES = ["The North Tower", "Gull Rock Harbour", "The Drowned Chapel", "Saltmarsh Inn"]
 WORDS = [

@@ -64,14 +64,29 @@ class Books:
         return book
 
     def status(self, book_id: str) -> StatusReport:
-        return book_status(self.store, self.get(book_id))
+        return self._report(self.get(book_id))
 
     def all(self) -> list[StatusReport]:
-        return [book_status(self.store, b) for b in self.store.list_books()]
+        return [self._report(b) for b in self.store.list_books()]
+
+    def _report(self, book: BookRecord) -> StatusReport:
+        report = book_status(self.store, book)
+        report.running = writer_alive(self.settings.book_dir(book.id))
+        return report
 
     def artifact(self, book_id: str, name: str, version: int | None = None) -> dict[str, Any]:
         self.get(book_id)
-        found = self.store.get_artifact(book_id, _artifact_key(name), version)
+        if re.fullmatch(r"scenes:\d+", name):  # one chapter of the `scenes` artifact
+            lists = self.artifact(book_id, "scenes", version)
+            chapter = int(name.split(":")[1])
+            for entry in lists["chapters"]:
+                if entry["chapter"] == chapter:
+                    return dict(entry)
+            raise UsageError(
+                f"Book {book_id!r} has no scene list for chapter {chapter}",
+                f"See `bookwright show {book_id} scenes`",
+            )
+        found = self.store.get_artifact(book_id, name.strip(), version)
         if found is None:
             known = ", ".join(self.store.artifact_names(book_id)) or "none yet"
             raise UsageError(
@@ -119,8 +134,24 @@ class Books:
         return name
 
 
-def _artifact_key(name: str) -> str:
-    return name.strip()
+def writer_alive(folder: Path) -> bool:
+    """Whether the process that last held the book's lock still runs (this machine only).
+
+    Read without taking the lock, so watching a book never gets in its writer's way.
+    """
+    try:
+        pid = int((folder / ".lock").read_text().strip() or 0)
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class BookLock:
@@ -153,6 +184,7 @@ class BookLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
+            self._file.truncate(0)  # nobody writes this book any more
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
 

@@ -73,7 +73,9 @@ def run_book(
             handle = DBOS.retrieve_workflow(workflow_id)
         if approve:
             DBOS.send(workflow_id, {"approved": stage}, topic=approve_topic(stage))
-        elif resume and book.status in ("failed", "halted", "paused"):
+        elif resume and book.error_class:
+            # Only a failure waits for this message; after Ctrl+C or a kill the workflow
+            # simply continues, and a stray message would skip the wait of a later failure.
             DBOS.send(workflow_id, {"resume": True}, topic=RESUME_TOPIC)
 
         def finished() -> bool:

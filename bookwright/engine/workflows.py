@@ -23,7 +23,6 @@ from bookwright.engine.steps import (
 )
 from bookwright.errors import BookwrightError, ConfigError, InvalidOutputError
 from bookwright.export.markdown import to_markdown
-from bookwright.llm import CompletionRequest
 from bookwright.model import (
     BookSpec,
     Cast,
@@ -38,7 +37,7 @@ from bookwright.model import (
 )
 from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact
 from bookwright.stages import Ask, AskFn
-from bookwright.stages.answers import accept
+from bookwright.stages.answers import ask_until_valid
 from bookwright.stages.cast import make_characters, make_locations
 from bookwright.stages.outline import make_outline, make_scene_list
 from bookwright.stages.plan import make_plan
@@ -47,7 +46,6 @@ from bookwright.stages.prose import edit_scene, scene_vars, write_scene
 WORKFLOW_VERSION = "bookwright-wf-1"  # bump only when a change would break replay of old runs
 RESUME_TOPIC = "resume"
 WAIT_S = 3600.0
-OUTPUT_ATTEMPTS = 6
 MANUSCRIPT_FILE = "manuscript.md"
 
 
@@ -83,52 +81,38 @@ def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
 
 
 def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
-    """The `ask` the stages call: re-asks with the reason until the answer is usable."""
+    """The `ask` the stages call: each request one step; failures wait for a resume."""
 
-    def ask(question: Ask) -> str:
-        attempt, reason, text = 0, None, ""
+    def send(request: dict[str, Any], question: Ask) -> tuple[str, str | None]:
+        tags = {
+            "stage": stage.value,
+            "chapter": question.chapter,
+            "scene": question.scene,
+            "field": question.label,
+        }
         while True:
-            system, user = question.messages(reason)
-            request = CompletionRequest(
-                system=system,
-                prompt=user,
-                max_tokens=question.max_tokens,
-                # A re-ask needs a different answer: vary the (seeded) sampling too.
-                temperature=spec.temperature if attempt == 0 else max(spec.temperature, 0.8),
-                seed=spec.seed + attempt,
-            )
-            tags = {
-                "stage": stage.value,
-                "chapter": question.chapter,
-                "scene": question.scene,
-                "field": question.label,
-            }
             try:
-                out = llm_step(book_id, spec.model, request.as_dict(), tags)
+                out = llm_step(book_id, spec.model, request, tags)
+                return out["text"], out["finish_reason"]
             except BookwrightError as error:
                 _stop_and_wait(book_id, error)
-                continue
             except Exception as error:  # retries exhausted: DBOS wraps the last error
                 _stop_and_wait(book_id, _unwrap(error))
-                continue
-            text = out["text"]
-            value, reason = accept(question, text, out["finish_reason"])
-            if value is not None:
-                return value
-            attempt += 1
-            if attempt % int(question.extra.get("attempts", OUTPUT_ATTEMPTS)) == 0:
-                if question.fallback is not None:
-                    return question.fallback
-                _stop_and_wait(
-                    book_id,
-                    InvalidOutputError(
-                        f"The model gave no usable {question.label} in {attempt} attempts "
-                        f"({reason})",
-                        "Run `bookwright resume` to try again with new samples, or use a larger "
-                        "--model",
-                        raw=text,
-                    ),
+
+    def ask(question: Ask) -> str:
+        first = 0
+        while True:
+            try:
+                return ask_until_valid(
+                    question,
+                    lambda request: send(request, question),
+                    temperature=spec.temperature,
+                    seed=spec.seed,
+                    first_attempt=first,
                 )
+            except InvalidOutputError as error:
+                _stop_and_wait(book_id, error)
+                first = error.attempts  # a resume tries new samples, not the same ones again
 
     return ask
 

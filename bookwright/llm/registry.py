@@ -46,7 +46,9 @@ def parse_model(spec: str, settings: Settings) -> ModelRef:
     """Resolve `spec`; raise ConfigError naming what to fix when it cannot be used."""
     spec = spec.strip()
     if spec == LOCAL:
-        return ModelRef(spec, LOCAL, "smollm2-135m-instruct", "local")
+        gguf = settings.embedded.gguf_path
+        name = os.path.basename(gguf).removesuffix(".gguf") if gguf else "smollm2-135m-instruct"
+        return ModelRef(spec, LOCAL, name, "local")
     if ":" not in spec:
         raise ConfigError(
             f"Unknown model {spec!r}",

@@ -73,3 +73,4 @@ class StatusReport(BaseModel):
     created_at: str
     updated_at: str
     estimated_completion: str | None
+    running: bool = False  # a process on this machine is writing the book right now

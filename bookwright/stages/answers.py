@@ -7,13 +7,59 @@ keep what was asked for or say, in one sentence the model can act on, why not.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
+from bookwright.errors import InvalidOutputError
 from bookwright.stages.asks import Ask
 
-_LABEL = re.compile(r"^\s*(?:[#>*\-•]+\s*)*(?:\*\*)?[A-Za-z][A-Za-z ]{0,20}:\s*(?:\*\*)?\s*")
+DEFAULT_ATTEMPTS = 6
+# request (system, prompt, max_tokens, temperature, seed) -> (text, finish_reason)
+Send = Callable[[dict[str, Any]], tuple[str, str | None]]
+
+
+def ask_until_valid(
+    question: Ask, send: Send, *, temperature: float, seed: int, first_attempt: int = 0
+) -> str:
+    """Ask, check the answer, and re-ask with the reason until it is usable.
+
+    A re-ask changes the prompt (it carries the reason) and the seeded sampling, so a
+    deterministic model still gets a chance at a different answer. When every attempt
+    fails, the fallback (if any) is returned, else InvalidOutputError is raised.
+    """
+    limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
+    reason, text = None, ""
+    for attempt in range(first_attempt, first_attempt + limit):
+        system, user = question.messages(reason)
+        request = {
+            "system": system,
+            "prompt": user,
+            "max_tokens": question.max_tokens,
+            "temperature": temperature if attempt == 0 else max(temperature, 0.8),
+            "seed": seed + attempt,
+        }
+        text, finish_reason = send(request)
+        value, reason = accept(question, text, finish_reason)
+        if value is not None:
+            return value
+    if question.fallback is not None:
+        return question.fallback
+    raise InvalidOutputError(
+        f"The model gave no usable {question.label} in {limit} attempts ({reason})",
+        "Run `bookwright resume` to try new samples, or use a larger --model",
+        raw=text,
+        attempts=first_attempt + limit,
+    )
+
+
+_LABEL = re.compile(
+    r"^\s*(?:[#>*\-•]+\s*)*(?:\*\*)?(?:title|name|place|location|logline|setting|conflict|"
+    r"ending|themes?|answer|summary|description|(?:chapter|scene) \d+)\s*:\s*(?:\*\*)?\s*",
+    re.I,
+)
 _QUOTES = "\"'“”‘’`*_"
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
-_NAME = re.compile(r"\b((?:[A-Z]\.){0,2}[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
+_NAME = re.compile(r"\b((?:[A-Z]\.){1,2} ?[A-Z][a-z]+|[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
 _SINGLE_NAME = re.compile(
     r"(?:\b(?:named|name is|name was|I'm|I am|called|is)\s+|\*\*)([A-Z][a-z]{2,})\b"
 )
@@ -176,18 +222,22 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
     if ask.kind == "name":
         for candidate in [*_NAME.findall(raw), *_SINGLE_NAME.findall(raw)]:
             candidate = _HONORIFIC.sub("", candidate)
-            words = candidate.replace("-", " ").split()
+            words = candidate.replace("-", " ").replace(".", ". ").split()
             if len(set(words)) < len(words):
                 continue
             if words[0] in NOT_NAME_WORDS or any(w in NOT_NAME_WORDS for w in words):
                 continue
-            if _taken(candidate, ask.avoid):
+            taken_words = {w.casefold() for name in ask.avoid for w in name.split()}
+            if _taken(candidate, ask.avoid) or (
+                len(words) == 1 and words[0].casefold() in taken_words
+            ):
                 continue
             return candidate, None
         # Naming the taken names makes a small model repeat them: ask for a new one only.
         return None, "Give this character a new first and last name."
     if ask.kind in ("title", "place"):
-        value = unquote(strip_label(first_line(raw), keep_colon_titles=True))
+        line = first_line(raw).lstrip("#>*-• ")
+        value = unquote(strip_label(line, keep_colon_titles=True))
         while re.match(r"^(title|place|name)\s*:", value, re.I):
             value = unquote(value.split(":", 1)[1])
         # Keep the name, drop the sentence a small model hangs on it.

@@ -1,0 +1,168 @@
+"""Picking answers out of a small model's text, and re-asking with the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from bookwright.errors import InvalidOutputError
+from bookwright.stages.answers import (
+    accept,
+    ask_until_valid,
+    copies_context,
+    drop_copied_sentences,
+    trim_to_sentence,
+)
+from bookwright.stages.asks import Ask
+
+
+def ask(kind: str, avoid: tuple[str, ...] = (), **variables: object) -> Ask:
+    return Ask(
+        "t",
+        "planner",
+        "plan_title.j2",
+        {"genre": "g", "premise": "p", **variables},
+        kind,
+        40,
+        avoid=avoid,
+        target_words=60,
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Her name was Emma Taylor.", "Emma Taylor"),
+        ("The hero of this tale is Elena Grey, a young keeper.", "Elena Grey"),
+        ("The infamous Captain Blackbeak Morrow, a pirate.", "Blackbeak Morrow"),
+        ("A loyal friend named Jack waits.", "Jack"),
+        ("A.J. Blackstone walks in.", "A.J. Blackstone"),
+    ],
+)
+def test_names_are_found_in_a_sentence(text: str, expected: str) -> None:
+    assert accept(ask("name"), text, "stop") == (expected, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Lighthouse Keeper waits.",
+        "Blackheart Blackheart is here.",
+        '{"name": "X Y"}',
+        "A mysterious stranger arrives.",
+    ],
+)
+def test_non_names_are_refused(text: str) -> None:
+    value, reason = accept(ask("name"), text, "stop")
+    assert value is None and reason
+
+
+def test_a_taken_name_is_refused_without_naming_it_again() -> None:
+    value, reason = accept(ask("name", avoid=("Emma Taylor",)), "Her name was Emma Taylor.", "stop")
+    assert value is None
+    assert reason is not None and "Emma" not in reason  # naming it makes a small model copy it
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Title: The Salt Lantern", "The Salt Lantern"),
+        ('**Title:** "The Salt Lantern"\n\nMore text here.', "The Salt Lantern"),
+        ("Title: Title: The Salt Lantern", "The Salt Lantern"),
+        ("The Lost Message: A Tidied Treasure", "The Lost Message"),
+        ("# The Salt Lantern. It is a story about a lamp.", "The Salt Lantern"),
+    ],
+)
+def test_titles(text: str, expected: str) -> None:
+    assert accept(ask("title"), text, "stop") == (expected, None)
+
+
+def test_place_drops_the_sentence_hung_on_it() -> None:
+    assert accept(ask("place"), "Place: Gull Rock, a cold island.", "stop") == ("Gull Rock", None)
+
+
+def test_title_that_is_taken_or_too_long_is_refused() -> None:
+    assert accept(ask("title", avoid=("The Lamp",)), "Title: The Lamp", "stop")[0] is None
+    assert accept(ask("title"), "Title: " + " ".join(["word"] * 20), "stop")[0] is None
+
+
+def test_sentences_keep_the_first_paragraph_and_refuse_copies() -> None:
+    text = "Logline: Mara must warn the ship. She has one night.\n\nUnrelated second paragraph."
+    assert accept(ask("sentences"), text, "stop") == (
+        "Mara must warn the ship. She has one night.",
+        None,
+    )
+    premise = "A lighthouse keeper finds a message in a bottle that predicts a shipwreck."
+    copied = ask("sentences", premise=premise)
+    assert accept(copied, premise, "stop")[0] is None
+    assert accept(ask("sentences"), "word " * 20, "stop")[0] is None  # repetition
+
+
+def test_lists_are_normalised() -> None:
+    assert accept(ask("list"), "The themes are trust, memory and the sea.", "stop") == (
+        "trust, memory, the sea",
+        None,
+    )
+
+
+def test_prose_is_cleaned_and_checked() -> None:
+    prose = ask("prose", summary="Mara climbs the tower to light the lamp before the storm.")
+    draft = (
+        "# Scene 1\nHere is the scene:\nMara climbs the tower to light the lamp before the "
+        "storm.\nThe wind pulled at her coat as she counted the steps, one hundred and "
+        "twelve of them, each slick with salt. At the top the lamp waited, cold and dark, "
+        "and she struck the match with hands that would not stop shaking. Below, the sea "
+        "kept its own time"
+    )
+    value, reason = accept(prose, draft, "length")
+    assert reason is None and value is not None
+    assert not value.startswith("#") and "Here is" not in value
+    assert "Mara climbs the tower" not in value  # the copied note is gone
+    assert value.endswith("shaking.")  # truncated text cut at its last full sentence
+    assert (
+        accept(prose, "I revised the text to make it more vivid. " * 3 + draft, "stop")[0] is None
+    )
+    assert accept(prose, "Too short.", "stop")[0] is None
+
+
+def test_trim_and_copy_helpers() -> None:
+    assert trim_to_sentence("One. Two! Three") == "One. Two!"
+    assert trim_to_sentence("no end at all") == "no end at all"
+    notes = ["the keeper lit the lamp at the top of the tower"]
+    assert copies_context("The keeper lit the lamp at the top of the tower.", notes)
+    assert not copies_context("A gull cried over the black water below them.", notes)
+    text = "The keeper lit the lamp at the top of the tower. A gull cried."
+    assert drop_copied_sentences(text, notes) == "A gull cried."
+
+
+def test_ask_until_valid_reasks_with_the_reason_and_new_seeds() -> None:
+    replies = iter(['{"json": 1}', "Title: Lantern"])
+    sent: list[dict] = []
+
+    def send(request: dict) -> tuple[str, str | None]:
+        sent.append(request)
+        return next(replies), "stop"
+
+    value = ask_until_valid(ask("title"), send, temperature=0.0, seed=10)
+    assert value == "Lantern"
+    assert [r["seed"] for r in sent] == [10, 11]
+    assert sent[0]["temperature"] == 0.0 and sent[1]["temperature"] == 0.8
+    assert "not JSON" in sent[1]["prompt"] and "not JSON" not in sent[0]["prompt"]
+
+
+def test_ask_until_valid_gives_up_with_the_raw_text_or_the_fallback() -> None:
+    def send(request: dict) -> tuple[str, str | None]:
+        return "", "stop"
+
+    with pytest.raises(InvalidOutputError) as caught:
+        ask_until_valid(ask("title"), send, temperature=0.7, seed=1, first_attempt=6)
+    assert caught.value.attempts == 12 and "6 attempts" in caught.value.message
+    fallback = Ask(
+        "t",
+        "editor",
+        "plan_title.j2",
+        {"genre": "g", "premise": "p"},
+        "prose",
+        40,
+        fallback="the draft",
+    )
+    assert ask_until_valid(fallback, send, temperature=0.7, seed=1) == "the draft"
