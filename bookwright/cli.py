@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import tomllib
@@ -174,6 +175,8 @@ def _run(
     from bookwright.engine.status import live_position
 
     code = EXIT_FAILED
+    # SIGTERM (systemd, docker stop, kill) stops as gracefully as a first Ctrl+C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with _progress() as progress:
             task = progress.add_task("starting", total=100, rate="", eta="")
@@ -200,7 +203,21 @@ def _run(
                     eta=eta,
                 )
 
-            report = run_book(settings, book_id, approve=approve, resume=resume, on_tick=tick)
+            def interrupted() -> None:
+                progress.console.print(
+                    "Pausing after the current call; Ctrl+C again to stop at once "
+                    "(nothing is lost either way).",
+                    style="yellow",
+                )
+
+            report = run_book(
+                settings,
+                book_id,
+                approve=approve,
+                resume=resume,
+                on_tick=tick,
+                on_interrupt=interrupted,
+            )
         code = _report_outcome(report)
     except KeyboardInterrupt:
         err.print(f"Interrupted; nothing is lost. Continue with: bookwright resume {book_id}")
@@ -328,6 +345,69 @@ def _print_status(report: StatusReport) -> None:
         f"{llm.prompt_tokens}+{llm.completion_tokens} tokens, ${llm.cost_usd:.4f}",
         highlight=False,
     )
+
+
+@app.command()
+def pause(book: str, settings_file: SettingsOpt = None) -> None:
+    """Stop a running book at its next step boundary (from any terminal)."""
+    from bookwright.engine.runner import request_pause
+
+    try:
+        settings = _settings(settings_file)
+        running = request_pause(settings, _books(settings), book)
+    except BookwrightError as error:
+        _fail(error)
+    if running:
+        out.print(
+            f"Pause requested: {book} stops after its current model call. "
+            f"Continue later with: bookwright resume {book}",
+            highlight=False,
+        )
+    else:
+        out.print(
+            f"{book} was not running; it is marked paused. Continue with: bookwright resume {book}",
+            highlight=False,
+        )
+
+
+@app.command()
+def errors(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None) -> None:
+    """Every failed model call of a book: when, where, which provider, which error class."""
+    try:
+        books = _books(_settings(settings_file))
+        books.get(book)
+        rows = books.store.errors(book)
+    except BookwrightError as error:
+        _fail(error)
+    fields = (
+        "started_at",
+        "stage",
+        "chapter",
+        "scene",
+        "field",
+        "provider",
+        "model",
+        "error_class",
+        "error_message",
+    )
+    if json_:
+        print(json.dumps([{k: r[k] for k in fields} for r in rows], indent=2))
+        return
+    if not rows:
+        out.print(f"No failed model calls for {book}.")
+        return
+    table = Table("time", "stage", "ch", "sc", "provider", "class", "message")
+    for r in rows:
+        table.add_row(
+            r["started_at"][11:19],
+            r["stage"],
+            str(r["chapter"] or ""),
+            str(r["scene"] or ""),
+            r["provider"],
+            r["error_class"],
+            r["error_message"] or "",
+        )
+    out.print(table)
 
 
 @app.command("list")

@@ -77,6 +77,12 @@ class InvalidOutputError(BookwrightError):
         return (self.__class__, (self.message, self.remedy, self.raw, self.attempts))
 
 
+class PauseRequested(BookwrightError):
+    """`bookwright pause`, a PAUSE file or Ctrl+C asked the book to stop at a step boundary."""
+
+    exit_code = EXIT_HALTED
+
+
 class StageFailed(BookwrightError):
     pass
 

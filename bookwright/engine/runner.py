@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from dbos import DBOS, SetWorkflowID
 
-from bookwright.engine.books import BookLock, Books, wait_until_stopped
+from bookwright.engine.books import BookLock, Books, wait_until_stopped, writer_alive
 from bookwright.engine.engine import Engine
 from bookwright.engine.workflows import (
     RESUME_TOPIC,
@@ -33,6 +33,7 @@ def run_book(
     approve: bool = False,
     resume: bool = False,
     on_tick: Callable[[StatusReport], None] | None = None,
+    on_interrupt: Callable[[], None] | None = None,
 ) -> StatusReport:
     """Start, resume or approve-and-continue `book_id`, and return its status once stopped.
 
@@ -62,6 +63,7 @@ def run_book(
             return books.status(book_id)
         else:
             books.store.update_book(book_id, status="processing", error=None, error_class=None)
+        clear_pause(settings, books, book_id)
         engine = Engine(settings, executor_id=executor_id(book_id))
         engine.launch()  # recovers this book's pending workflows, if any
         workflow_id = book_workflow_id(book_id)
@@ -73,9 +75,9 @@ def run_book(
             handle = DBOS.retrieve_workflow(workflow_id)
         if approve:
             DBOS.send(workflow_id, {"approved": stage}, topic=approve_topic(stage))
-        elif resume and book.error_class:
-            # Only a failure waits for this message; after Ctrl+C or a kill the workflow
-            # simply continues, and a stray message would skip the wait of a later failure.
+        elif resume and book.waiting_for == RESUME_TOPIC:
+            # Only a workflow that waits (after a failure or a pause) gets this message;
+            # after Ctrl+C or a kill it simply continues where recovery puts it.
             DBOS.send(workflow_id, {"resume": True}, topic=RESUME_TOPIC)
 
         def finished() -> bool:
@@ -85,8 +87,15 @@ def run_book(
         try:
             report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
         except KeyboardInterrupt:
-            books.store.update_book(book_id, status="paused")
-            raise
+            # First Ctrl+C (or SIGTERM): stop at the next step boundary, keep waiting for it.
+            books.store.update_book(book_id, pause_requested=True)
+            if on_interrupt is not None:
+                on_interrupt()
+            try:
+                report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
+            except KeyboardInterrupt:  # second Ctrl+C: stop now; the database has the rest
+                books.store.update_book(book_id, status="paused")
+                raise
         if report.status.value in ("processing", "harmonizing") and finished():
             status = handle.get_status()
             error = getattr(status, "error", None) if status else None
@@ -99,3 +108,23 @@ def run_book(
 
 def _artifact_for(stage: str) -> str:
     return "manuscript" if stage in ("harmonize", "export") else stage
+
+
+def clear_pause(settings: Settings, books: Books, book_id: str) -> None:
+    books.store.update_book(book_id, pause_requested=False)
+    (settings.book_dir(book_id) / "PAUSE").unlink(missing_ok=True)
+
+
+def request_pause(settings: Settings, books: Books, book_id: str) -> bool:
+    """Ask a running book to stop at its next step boundary; True when one is running."""
+    book = books.get(book_id)
+    if book.status in ("completed", "failed", "halted", "paused"):
+        raise UsageError(
+            f"Book {book_id!r} is not running (status {book.status})",
+            f"See `bookwright status {book_id}`",
+        )
+    books.store.update_book(book_id, pause_requested=True)
+    if writer_alive(settings.book_dir(book_id)):
+        return True
+    books.store.update_book(book_id, status="paused")  # interrupted earlier: say so
+    return False

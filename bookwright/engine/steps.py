@@ -12,7 +12,7 @@ from typing import Any
 from dbos import DBOS
 
 from bookwright.engine.runtime import runtime
-from bookwright.errors import ProviderError
+from bookwright.errors import PauseRequested, ProviderError
 from bookwright.llm import CompletionRequest
 from bookwright.llm.errors import TRANSIENT
 
@@ -30,10 +30,16 @@ def _transient(exc: BaseException) -> bool:
     should_retry=_transient,
 )
 def llm_step(book_id: str, model: str, request: dict[str, Any], tags: dict[str, Any]) -> dict:
-    """One model request: the unit that is paid for, and so checkpointed on its own."""
-    completion = runtime().llm.complete(
-        model, CompletionRequest(**request), {"book_id": book_id, **tags}
-    )
+    """One model request: the unit that is paid for, and so checkpointed on its own.
+
+    A pause request stops the book here, at a step boundary, before anything is sent.
+    """
+    rt = runtime()
+    if rt.store.pause_requested(book_id) or (rt.settings.book_dir(book_id) / "PAUSE").exists():
+        raise PauseRequested(
+            f"Book {book_id} paused", f"Continue with `bookwright resume {book_id}`"
+        )
+    completion = rt.llm.complete(model, CompletionRequest(**request), {"book_id": book_id, **tags})
     return completion.as_dict()
 
 

@@ -21,7 +21,7 @@ from bookwright.engine.steps import (
     save_artifact_step,
     write_file_step,
 )
-from bookwright.errors import BookwrightError, ConfigError, InvalidOutputError
+from bookwright.errors import BookwrightError, ConfigError, InvalidOutputError, PauseRequested
 from bookwright.export.markdown import to_markdown
 from bookwright.model import (
     BookSpec,
@@ -66,7 +66,12 @@ def _wait_for(topic: str) -> Any:
 
 
 def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
-    """A failure that a retry may cure: record it, wait for `bookwright resume`."""
+    """A failure that a retry may cure, or a pause: record it, wait for `bookwright resume`."""
+    if isinstance(error, PauseRequested):
+        book_state_step(book_id, status="paused", waiting_for=RESUME_TOPIC)
+        _wait_for(RESUME_TOPIC)
+        book_state_step(book_id, status="processing", waiting_for=None)
+        return
     error_class = getattr(error, "error_class", "") or (
         "config"
         if isinstance(error, ConfigError)
@@ -75,9 +80,15 @@ def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
         else "unknown"
     )
     status = "halted" if error_class not in ("invalid_output", "unknown") else "failed"
-    book_state_step(book_id, status=status, error=error.one_line(), error_class=error_class)
+    book_state_step(
+        book_id,
+        status=status,
+        error=error.one_line(),
+        error_class=error_class,
+        waiting_for=RESUME_TOPIC,
+    )
     _wait_for(RESUME_TOPIC)
-    book_state_step(book_id, status="processing", error=None, error_class=None)
+    book_state_step(book_id, status="processing", error=None, error_class=None, waiting_for=None)
 
 
 def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
@@ -144,9 +155,10 @@ def _stage(
 
 
 def _halt(book_id: str, stage: Stage) -> None:
-    book_state_step(book_id, status="halted", halted_at=stage.value)
-    _wait_for(approve_topic(stage.value))
-    book_state_step(book_id, status="processing", halted_at=None)
+    topic = approve_topic(stage.value)
+    book_state_step(book_id, status="halted", halted_at=stage.value, waiting_for=topic)
+    _wait_for(topic)
+    book_state_step(book_id, status="processing", halted_at=None, waiting_for=None)
 
 
 @DBOS.workflow(name="book")

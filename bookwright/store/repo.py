@@ -28,6 +28,8 @@ class BookRecord:
     halted_at: str | None
     error: str | None
     error_class: str | None
+    waiting_for: str | None
+    pause_requested: bool
     created_at: str
     updated_at: str
 
@@ -90,6 +92,13 @@ class Store:
         fields["updated_at"] = now_iso()
         with self.engine.begin() as conn:
             conn.execute(t.books.update().where(t.books.c.id == book_id).values(**fields))
+
+    def pause_requested(self, book_id: str) -> bool:
+        with self.engine.connect() as conn:
+            flag = conn.execute(
+                sa.select(t.books.c.pause_requested).where(t.books.c.id == book_id)
+            ).scalar()
+        return bool(flag)
 
     # artifacts
 
@@ -231,6 +240,10 @@ class Store:
                 .where(t.llm_requests.c.id == request_id)
                 .values(finished_at=now_iso(), **fields)
             )
+
+    def errors(self, book_id: str) -> list[dict[str, Any]]:
+        """Every failed attempt, oldest first."""
+        return [r for r in self.requests(book_id) if r["error_class"]]
 
     def requests(self, book_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

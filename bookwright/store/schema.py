@@ -17,6 +17,9 @@ books = sa.Table(
     sa.Column("halted_at", sa.String(40)),
     sa.Column("error", sa.Text),
     sa.Column("error_class", sa.String(40)),
+    # What the book's workflow waits for: "resume", "approve:<stage>", or nothing.
+    sa.Column("waiting_for", sa.String(60)),
+    sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
@@ -69,5 +72,8 @@ llm_requests = sa.Table(
     sa.Column("cost_usd", sa.Float, nullable=False, default=0.0),
     sa.Column("outcome", sa.String(20)),
     sa.Column("error_class", sa.String(40)),
+    # What the book's workflow waits for: "resume", "approve:<stage>", or nothing.
+    sa.Column("waiting_for", sa.String(60)),
+    sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("error_message", sa.Text),
 )

@@ -1,0 +1,123 @@
+"""Stopping a running book: `pause` from another terminal, a PAUSE file, Ctrl+C, SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SMALL, Workspace
+from tests.scripted_server import ScriptedServer
+
+
+@pytest.fixture
+def slow(tmp_path: Path) -> Iterator[tuple[Workspace, ScriptedServer]]:
+    with ScriptedServer(delay_s=0.25) as server:
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        yield Workspace(tmp_path / "home", settings), server
+
+
+def start_and_wait_for_requests(ws: Workspace, book: str, n: int = 3) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        ws.command("write", *SMALL, "--model", "scripted:m", "--book-id", book),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ws.env(),
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = ws.run("status", book, "--json")
+        if run.code == 0 and run.json()["llm"]["requests_sent"] >= n:
+            return proc
+        time.sleep(0.2)
+    raise AssertionError("the book never started")
+
+
+def finish(ws: Workspace, book: str) -> dict:
+    resumed = ws.run("resume", book)
+    assert resumed.code == 0, resumed.err
+    status = ws.run("status", book, "--json").json()
+    assert status["status"] == "completed"
+    return status
+
+
+def test_pause_from_another_terminal_then_resume(slow) -> None:  # type: ignore[no-untyped-def]
+    ws, server = slow
+    proc = start_and_wait_for_requests(ws, "p")
+    paused = ws.run("pause", "p")
+    assert paused.code == 0 and "bookwright resume p" in paused.out
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "paused" in err and "bookwright resume p" in err
+    status = ws.run("status", "p", "--json").json()
+    assert status["status"] == "paused" and not status["running"]
+    sent = status["llm"]["requests_sent"]
+    time.sleep(1)
+    assert ws.run("status", "p", "--json").json()["llm"]["requests_sent"] == sent  # stopped
+    assert finish(ws, "p")["llm"]["requests_sent"] == server.requests  # nothing paid twice
+
+
+def test_pause_file_in_the_book_folder(slow) -> None:  # type: ignore[no-untyped-def]
+    ws, _ = slow
+    proc = start_and_wait_for_requests(ws, "f")
+    (ws.home / "books" / "f" / "PAUSE").touch()
+    proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    assert ws.run("status", "f", "--json").json()["status"] == "paused"
+    finish(ws, "f")
+    assert not (ws.home / "books" / "f" / "PAUSE").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_first_interrupt_stops_gracefully(slow, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+    ws, server = slow
+    proc = start_and_wait_for_requests(ws, "c")
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "bookwright resume c" in err
+    status = ws.run("status", "c", "--json").json()
+    assert status["status"] == "paused"
+    final = finish(ws, "c")
+    assert final["llm"]["requests_sent"] == server.requests
+    assert final["llm"]["errors_by_class"] == {}  # a graceful stop abandons no call
+
+
+def test_second_interrupt_stops_at_once_and_stays_resumable(slow) -> None:  # type: ignore[no-untyped-def]
+    ws, server = slow
+    proc = start_and_wait_for_requests(ws, "d")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    final = finish(ws, "d")
+    assert final["llm"]["requests_sent"] <= server.requests + 1
+
+
+def test_pause_refuses_a_book_that_is_not_running(workspace: Workspace) -> None:
+    assert workspace.run("write", *SMALL, "--model", "scripted:m", "--book-id", "n").code == 0
+    run = workspace.run("pause", "n")
+    assert run.code == 2 and "not running" in run.err
+
+
+def test_errors_command_lists_failed_calls(tmp_path: Path) -> None:
+    with ScriptedServer(fail_status=503) as server:
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        ws = Workspace(tmp_path / "home", settings)
+        run = ws.run("write", *SMALL, "--model", "scripted:m", "--book-id", "e")
+        assert run.code == 3 and "server" in run.err
+        errors = ws.run("errors", "e", "--json").json()
+        assert len(errors) == 3 == server.requests
+        assert {e["error_class"] for e in errors} == {"server"}
+        assert errors[0]["stage"] == "plan" and errors[0]["provider"] == "scripted"
+        table = ws.run("errors", "e")
+        assert table.code == 0 and "server" in table.out
