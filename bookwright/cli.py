@@ -478,8 +478,16 @@ def _print_artifact(name: str, data: dict[str, Any]) -> None:
 @app.command()
 def export(
     book: str,
-    format_: Annotated[str, typer.Option("--format", "-f", help="md")] = "md",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", "-f", help="md, epub, docx, yw7, json or all.")
+    ] = "md",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output file; a folder for json and all."),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version of the manuscript to export.")
+    ] = None,
     settings_file: SettingsOpt = None,
 ) -> None:
     """Export a book (an unfinished book is exported as a marked draft)."""
@@ -487,11 +495,14 @@ def export(
 
     try:
         settings = _settings(settings_file)
-        path, draft = export_book(_books(settings), book, format_, output)
+        result = export_book(_books(settings), book, format_, output, version)
     except BookwrightError as error:
         _fail(error)
-    note = " (DRAFT: the book is not finished)" if draft else ""
-    out.print(f"Wrote {path}{note}", highlight=False)
+    note = " (DRAFT: the book is not finished)" if result.draft else ""
+    for path in result.paths:
+        out.print(f"Wrote {path}{note}", highlight=False, soft_wrap=True)
+    if not result.paths:
+        out.print(f"Nothing to write yet: no chapter is written{note}", highlight=False)
 
 
 def _read_spec(path: Path) -> dict[str, Any]:

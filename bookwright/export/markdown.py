@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookwright.model import Manuscript
+from bookwright.model import Chapter, Manuscript
 
 SCENE_BREAK = "* * *"
 
@@ -22,14 +22,14 @@ def to_markdown(book: Manuscript) -> str:
     ]
     if book.draft:
         lines += ["> **DRAFT** — this book is not finished; chapters may be missing.", ""]
-    for chapter in book.chapters:
-        lines += [f"## Chapter {chapter.number}: {chapter.title}", ""]
-        for index, scene in enumerate(chapter.scenes):
-            if index:
-                lines += ["", SCENE_BREAK, ""]
-            lines.append(scene.strip())
-        lines.append("")
+    lines += [chapter_markdown(chapter) for chapter in book.chapters]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def chapter_markdown(chapter: Chapter) -> str:
+    """One chapter: its heading, then its scenes separated by scene breaks."""
+    body = f"\n\n{SCENE_BREAK}\n\n".join(scene.strip() for scene in chapter.scenes)
+    return f"## Chapter {chapter.number}: {chapter.title}\n\n{body}\n"
 
 
 def _yaml_quote(value: str) -> str:
