@@ -186,7 +186,7 @@ def book_figures(home: Path, process_wall_s: float) -> dict[str, Any]:
         words = store.execute(
             "SELECT COALESCE(SUM(word_count), 0) FROM chapters WHERE book_id = ?", (BOOK_ID,)
         ).fetchone()[0]
-    with sqlite3.connect(home / "dbos.sqlite") as sysdb:
+    with sqlite3.connect(home / "books" / BOOK_ID / "dbos.sqlite") as sysdb:
         steps = sysdb.execute(
             "SELECT function_name, started_at_epoch_ms, completed_at_epoch_ms"
             " FROM operation_outputs"

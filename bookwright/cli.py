@@ -225,6 +225,17 @@ def _run(
     except BookwrightError as error:
         err.print(f"[bold red]error:[/] {error.one_line()}", highlight=False, soft_wrap=True)
         code = error.exit_code
+    except Exception as error:  # a bug: still one line, and still a clean exit
+        from bookwright.llm.errors import redact
+
+        first = redact(str(error).splitlines()[0] if str(error) else "")
+        err.print(
+            f"error: internal error {type(error).__name__}: {first}. Nothing written so "
+            f"far is lost; see `bookwright status {book_id}`",
+            highlight=False,
+            soft_wrap=True,
+        )
+        code = EXIT_FAILED
     sys.stdout.flush()
     sys.stderr.flush()
     # A halted workflow keeps a DBOS thread waiting; the database remembers the book.
@@ -275,6 +286,14 @@ def _report_outcome(report: StatusReport) -> int:
     if status == "paused":
         err.print(f"Book {book} is paused. Continue with: bookwright resume {book}")
         return EXIT_HALTED
+    if report.error_class == "internal":
+        err.print(
+            f"Book {book} stopped on an internal error: {report.error}. Its artifacts are "
+            f"kept: `bookwright export {book}` writes what exists.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
     err.print(
         f"Book {book} failed: {report.error}. Try again with: bookwright resume {book}",
         highlight=False,

@@ -55,11 +55,14 @@ class Settings(BaseSettings):
     )
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
 
-    @property
-    def system_database_url(self) -> str:
+    def system_database_url(self, book_id: str | None = None) -> str:
+        """DBOS's database. On SQLite each book has its own, in its folder: recovery then
+        never hands one book's workflows to a process writing another."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.home / 'dbos.sqlite'}"
+        if book_id is None:
+            return f"sqlite:///{self.home / 'dbos.sqlite'}"
+        return f"sqlite:///{self.book_dir(book_id) / 'dbos.sqlite'}"
 
     @property
     def store_url(self) -> str:

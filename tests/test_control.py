@@ -121,3 +121,45 @@ def test_errors_command_lists_failed_calls(tmp_path: Path) -> None:
         assert errors[0]["stage"] == "plan" and errors[0]["provider"] == "scripted"
         table = ws.run("errors", "e")
         assert table.code == 0 and "server" in table.out
+
+
+def wait_until(ws: Workspace, book: str, check, timeout: float = 120) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = ws.run("status", book, "--json")
+        if run.code == 0 and check(run.json()):
+            return run.json()
+        time.sleep(0.2)
+    raise AssertionError(f"{book} never reached the expected state")
+
+
+def test_pause_and_failure_inside_a_chapter_resume(slow) -> None:  # type: ignore[no-untyped-def]
+    """Chapters wait in their own workflow; resume must reach that one."""
+    ws, server = slow
+    proc = start_and_wait_for_requests(ws, "w")
+    wait_until(ws, "w", lambda s: s["scenes_written"] >= 1)
+    assert ws.run("pause", "w").code == 0
+    proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    server.fail_status = 503  # and the server goes down while the book is paused
+    resumed = ws.run("resume", "w")
+    assert resumed.code == 3 and "server" in resumed.err
+    assert ws.run("status", "w", "--json").json()["current_stage"] == "chapters"
+    server.fail_status = None
+    final = finish(ws, "w")
+    assert final["llm"]["errors_by_class"] == {"server": 3}
+    assert final["llm"]["requests_sent"] == server.requests
+
+
+def test_two_books_at_once_never_run_in_each_others_process(slow) -> None:  # type: ignore[no-untyped-def]
+    ws, _ = slow
+    first = start_and_wait_for_requests(ws, "a")
+    second = start_and_wait_for_requests(ws, "b")
+    second.send_signal(signal.SIGKILL)
+    second.wait()
+    resumed = ws.start("resume", "b")  # recovers b while a's process is running
+    assert resumed.wait(timeout=180) == 0
+    assert first.wait(timeout=180) == 0
+    for book in ("a", "b"):
+        status = ws.run("status", book, "--json").json()
+        assert status["status"] == "completed", book

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bookwright.engine.status import book_status
 from bookwright.errors import BookLocked, BookNotFound, InvalidArtifact, UsageError
 from bookwright.llm.registry import parse_model
-from bookwright.model import BookSpec
+from bookwright.model import BookSpec, SceneLists
 from bookwright.model.artifacts import ARTIFACT_TYPES
 from bookwright.model.spec import BOOK_ID_PATTERN, Stage
 from bookwright.model.status import StatusReport
@@ -94,15 +94,25 @@ class Books:
             )
         return found[1]
 
+    def _check_scenes_match_outline(self, book_id: str, lists: SceneLists) -> None:
+        found = self.store.get_artifact(book_id, "outline")
+        expected = [c["number"] for c in found[1]["chapters"]] if found else []
+        if _chapter_numbers(lists) != expected:
+            raise InvalidArtifact(
+                f"The scene lists cover chapters {_chapter_numbers(lists)}, the outline has "
+                f"{expected}",
+                "Keep one scene list per chapter of the outline; nothing was changed",
+            )
+
     def save_edit(self, book_id: str, edit_file: Path) -> str:
         """Validate an edited artifact for the stage the book is halted at, and store it."""
         book = self.get(book_id)
-        if book.status != "halted" or not book.halted_at:
+        if not (book.waiting_for or "").startswith("approve:"):
             raise UsageError(
                 f"Book {book_id!r} is not halted for review (status {book.status})",
                 f"See `bookwright status {book_id}`",
             )
-        stage = book.halted_at
+        stage = (book.waiting_for or "").split(":", 1)[1]
         name = "manuscript" if stage in (Stage.harmonize, Stage.export) else stage
         schema = ARTIFACT_TYPES[name]
         try:
@@ -130,8 +140,14 @@ class Books:
                 f" ({exc.error_count()} error(s))",
                 "Fix the file and approve again; nothing was changed",
             ) from None
+        if isinstance(artifact, SceneLists):
+            self._check_scenes_match_outline(book_id, artifact)
         self.store.put_artifact(book_id, name, artifact.model_dump(mode="json"), source="edited")
         return name
+
+
+def _chapter_numbers(lists: SceneLists) -> list[int]:
+    return [entry.chapter for entry in lists.chapters]
 
 
 def writer_alive(folder: Path) -> bool:

@@ -30,29 +30,33 @@ def enable_wal(url: str) -> None:
 class Engine:
     """Launch once per process; `executor_id` decides which pending workflows it recovers."""
 
-    def __init__(self, settings: Settings, executor_id: str = "local") -> None:
+    def __init__(
+        self, settings: Settings, executor_id: str = "local", book_id: str | None = None
+    ) -> None:
         self.settings = settings
         self.executor_id = executor_id
+        self.system_database_url = settings.system_database_url(book_id)
         self.store = Store(settings.store_url)
         self.llm = LLMClient(settings, recorder=self.store)
         self.launched = False
 
     def launch(self) -> None:
-        enable_wal(self.settings.system_database_url)
+        enable_wal(self.system_database_url)
         set_runtime(Runtime(self.settings, self.store, self.llm))
         config: DBOSConfig = {
             "name": "bookwright",
-            "system_database_url": self.settings.system_database_url,
+            "system_database_url": self.system_database_url,
             # Pinned: DBOS would otherwise hash the source, and recovery would skip
             # every run started before any code edit.
             "application_version": WORKFLOW_VERSION,
             "executor_id": self.executor_id,
-            "log_level": "WARNING",
+            "log_level": "ERROR",
         }
         DBOS(config=config)
         DBOS.launch()
+        # Step retries are ours to report (status, errors); DBOS would print tracebacks.
         for name in ("dbos", "dbos._logger"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.ERROR)
         self.launched = True
 
     def shutdown(self) -> None:

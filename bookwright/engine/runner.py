@@ -8,13 +8,9 @@ from dbos import DBOS, SetWorkflowID
 
 from bookwright.engine.books import BookLock, Books, wait_until_stopped, writer_alive
 from bookwright.engine.engine import Engine
-from bookwright.engine.workflows import (
-    RESUME_TOPIC,
-    approve_topic,
-    book_workflow,
-    book_workflow_id,
-)
+from bookwright.engine.workflows import RESUME_TOPIC, book_workflow, book_workflow_id
 from bookwright.errors import UsageError
+from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
 
@@ -45,26 +41,27 @@ def run_book(
     book = books.get(book_id)
     with BookLock(settings.book_dir(book_id), book_id):
         book = books.get(book_id)  # re-read under the lock
+        review = (book.waiting_for or "").startswith("approve:")
         if approve:
-            if book.status != "halted" or not book.halted_at:
+            if not review:
                 raise UsageError(
                     f"Book {book_id!r} is not waiting for approval (status {book.status})",
                     f"Try `bookwright resume {book_id}`",
                 )
-            stage = book.halted_at
-            books.store.update_book(book_id, status="processing", halted_at=None)
-        elif book.status == "halted" and book.halted_at:
+            books.store.update_book(book_id, status="processing")
+        elif review:
+            stage = (book.waiting_for or "").split(":", 1)[1]
             raise UsageError(
-                f"Book {book_id!r} is halted at {book.halted_at} for review",
-                f"Review with `bookwright show {book_id} {_artifact_for(book.halted_at)}`, "
+                f"Book {book_id!r} is halted at {stage} for review",
+                f"Review with `bookwright show {book_id} {_artifact_for(stage)}`, "
                 f"then `bookwright approve {book_id}`",
             )
         elif book.status == "completed":
             return books.status(book_id)
         else:
-            books.store.update_book(book_id, status="processing", error=None, error_class=None)
+            books.store.update_book(book_id, status="processing")
         clear_pause(settings, books, book_id)
-        engine = Engine(settings, executor_id=executor_id(book_id))
+        engine = Engine(settings, executor_id=executor_id(book_id), book_id=book_id)
         engine.launch()  # recovers this book's pending workflows, if any
         workflow_id = book_workflow_id(book_id)
         existing = DBOS.get_workflow_status(workflow_id)
@@ -73,12 +70,20 @@ def run_book(
                 handle = DBOS.start_workflow(book_workflow, book_id)
         else:
             handle = DBOS.retrieve_workflow(workflow_id)
-        if approve:
-            DBOS.send(workflow_id, {"approved": stage}, topic=approve_topic(stage))
-        elif resume and book.waiting_for == RESUME_TOPIC:
-            # Only a workflow that waits (after a failure or a pause) gets this message;
-            # after Ctrl+C or a kill it simply continues where recovery puts it.
-            DBOS.send(workflow_id, {"resume": True}, topic=RESUME_TOPIC)
+        if (
+            book.waiting_for
+            and book.wait_token
+            and book.waiting_workflow
+            and (approve or book.waiting_for == RESUME_TOPIC)
+        ):
+            # Only a waiting workflow gets a message, with the token of its wait; after
+            # Ctrl+C or a kill it simply continues where recovery puts it.
+            DBOS.send(
+                book.waiting_workflow,
+                {"token": book.wait_token},
+                topic=book.waiting_for,
+                idempotency_key=book.wait_token,
+            )
 
         def finished() -> bool:
             status = handle.get_status()
@@ -100,7 +105,7 @@ def run_book(
             status = handle.get_status()
             error = getattr(status, "error", None) if status else None
             books.store.update_book(
-                book_id, status="failed", error=f"Internal error: {error}", error_class="internal"
+                book_id, status="failed", error=redact(f"{error}")[:500], error_class="internal"
             )
             report = books.status(book_id)
         return report

@@ -69,6 +69,17 @@ def book_state_step(book_id: str, **fields: Any) -> None:
     runtime().store.update_book(book_id, **fields)
 
 
+@DBOS.step(name="await")
+def await_step(book_id: str, topic: str, **state: Any) -> str:
+    """Record that the book waits for `topic` (and in which workflow); return the token
+    a message must carry to end this wait."""
+    token = f"{DBOS.workflow_id}:{DBOS.step_id}"
+    runtime().store.update_book(
+        book_id, waiting_for=topic, waiting_workflow=DBOS.workflow_id, wait_token=token, **state
+    )
+    return token
+
+
 @DBOS.step(name="init_chapters")
 def init_chapters_step(book_id: str, rows: list[dict[str, Any]]) -> None:
     runtime().store.init_chapters(book_id, rows)

@@ -12,6 +12,7 @@ from typing import Any
 from dbos import DBOS
 
 from bookwright.engine.steps import (
+    await_step,
     book_state_step,
     chapter_state_step,
     init_chapters_step,
@@ -21,7 +22,13 @@ from bookwright.engine.steps import (
     save_artifact_step,
     write_file_step,
 )
-from bookwright.errors import BookwrightError, ConfigError, InvalidOutputError, PauseRequested
+from bookwright.errors import (
+    BookwrightError,
+    ConfigError,
+    InvalidOutputError,
+    PauseRequested,
+    StageFailed,
+)
 from bookwright.export.markdown import to_markdown
 from bookwright.model import (
     BookSpec,
@@ -45,6 +52,7 @@ from bookwright.stages.prose import edit_scene, scene_vars, write_scene
 
 WORKFLOW_VERSION = "bookwright-wf-1"  # bump only when a change would break replay of old runs
 RESUME_TOPIC = "resume"
+NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
 WAIT_S = 3600.0
 MANUSCRIPT_FILE = "manuscript.md"
 
@@ -57,20 +65,24 @@ def approve_topic(stage: str) -> str:
     return f"approve:{stage}"
 
 
-def _wait_for(topic: str) -> Any:
-    """Block the workflow until a message arrives; survives any number of restarts."""
+def _wait(book_id: str, topic: str, **state: Any) -> None:
+    """Record what the book waits for, then block until the matching message arrives.
+
+    The token ties a message to this one wait: a stale or repeated `resume` left from an
+    earlier wait is ignored instead of skipping this one. Survives any number of restarts.
+    """
+    token = await_step(book_id, topic, **state)
     while True:
         message = DBOS.recv(topic, timeout_seconds=WAIT_S)
-        if message is not None:
-            return message
+        if isinstance(message, dict) and message.get("token") == token:
+            return
 
 
 def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
     """A failure that a retry may cure, or a pause: record it, wait for `bookwright resume`."""
     if isinstance(error, PauseRequested):
-        book_state_step(book_id, status="paused", waiting_for=RESUME_TOPIC)
-        _wait_for(RESUME_TOPIC)
-        book_state_step(book_id, status="processing", waiting_for=None)
+        _wait(book_id, RESUME_TOPIC, status="paused")
+        book_state_step(book_id, status="processing", **NOT_WAITING)
         return
     error_class = getattr(error, "error_class", "") or (
         "config"
@@ -80,15 +92,8 @@ def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
         else "unknown"
     )
     status = "halted" if error_class not in ("invalid_output", "unknown") else "failed"
-    book_state_step(
-        book_id,
-        status=status,
-        error=error.one_line(),
-        error_class=error_class,
-        waiting_for=RESUME_TOPIC,
-    )
-    _wait_for(RESUME_TOPIC)
-    book_state_step(book_id, status="processing", error=None, error_class=None, waiting_for=None)
+    _wait(book_id, RESUME_TOPIC, status=status, error=error.one_line(), error_class=error_class)
+    book_state_step(book_id, status="processing", error=None, error_class=None, **NOT_WAITING)
 
 
 def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
@@ -129,7 +134,7 @@ def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
 
 
 def _unwrap(error: Exception) -> BookwrightError:
-    for inner in getattr(error, "errors", None) or []:
+    for inner in reversed(getattr(error, "errors", None) or []):  # the last attempt's error
         if isinstance(inner, BookwrightError):
             return inner
     if isinstance(error, BookwrightError):
@@ -155,13 +160,11 @@ def _stage(
 
 
 def _halt(book_id: str, stage: Stage) -> None:
-    topic = approve_topic(stage.value)
-    book_state_step(book_id, status="halted", halted_at=stage.value, waiting_for=topic)
-    _wait_for(topic)
-    book_state_step(book_id, status="processing", halted_at=None, waiting_for=None)
+    _wait(book_id, approve_topic(stage.value), status="halted", halted_at=stage.value)
+    book_state_step(book_id, status="processing", halted_at=None, **NOT_WAITING)
 
 
-@DBOS.workflow(name="book")
+@DBOS.workflow(name="book", max_recovery_attempts=None)  # paused for days is fine
 def book_workflow(book_id: str) -> str:
     spec = BookSpec.model_validate(load_spec_step(book_id))
     book_state_step(book_id, status="processing", error=None, error_class=None)
@@ -257,8 +260,9 @@ def _assemble(book_id: str, spec: BookSpec, plan: StoryPlan, outline: Outline) -
     chapters = []
     for entry in outline.chapters:
         data = load_artifact_step(book_id, f"chapter:{entry.number}")
-        if data is not None:
-            chapters.append(Chapter.model_validate(data))
+        if data is None:
+            raise StageFailed(f"Chapter {entry.number} is missing from the store")
+        chapters.append(Chapter.model_validate(data))
     return Manuscript(
         title=plan.title,
         author=spec.author,
@@ -268,7 +272,7 @@ def _assemble(book_id: str, spec: BookSpec, plan: StoryPlan, outline: Outline) -
     )
 
 
-@DBOS.workflow(name="chapter")
+@DBOS.workflow(name="chapter", max_recovery_attempts=None)
 def chapter_workflow(book_id: str, number: int) -> int:
     spec = BookSpec.model_validate(load_spec_step(book_id))
     plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))

@@ -177,10 +177,6 @@ class LLMClient:
                 cost_usd=cost_usd(ref, completion.prompt_tokens, completion.completion_tokens),
                 duration_s=completion.duration_s,
             )
-        if not text.strip():
-            raise ProviderError(
-                f"{ref.provider}:{ref.model_name} returned no text",
-                provider=ref.provider,
-                error_class="empty",
-            )
+        # An empty answer is returned, not raised: the caller re-asks with a new seed,
+        # where resending the identical request would pay again for the same nothing.
         return completion

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-TRANSIENT = {"rate_limit", "network", "timeout", "server", "empty"}
+TRANSIENT = {"rate_limit", "network", "timeout", "server"}
 
-_SECRET = re.compile(r"(sk-[A-Za-z0-9_-]{6,}|Bearer\s+\S+|api[_-]?key[=:]\s*\S+)", re.I)
+_SECRET = re.compile(
+    r"(sk-[A-Za-z0-9_-]{6,}|gsk_[A-Za-z0-9]{6,}|AIza[A-Za-z0-9_-]{10,}|xai-[A-Za-z0-9]{6,}|"
+    r"Bearer\s+\S+|api[_-]?key[=:]\s*\S+)",
+    re.I,
+)
+KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GROQ_API_KEY",
+    "OPENROUTER_API_KEY",
+)
 
 
-def redact(text: str) -> str:
-    """Remove anything that looks like a key from a message before it is stored or shown."""
-    return _SECRET.sub("[redacted]", text)
+def redact(text: str, extra_variables: tuple[str, ...] = ()) -> str:
+    """Remove anything that looks like a key, and the value of every key variable."""
+    text = _SECRET.sub("[redacted]", text)
+    for name in (*KEY_VARIABLES, *extra_variables):
+        value = os.environ.get(name, "")
+        if len(value) >= 8:
+            text = text.replace(value, "[redacted]")
+    return text
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

@@ -46,7 +46,7 @@ def ask_until_valid(
         return question.fallback
     raise InvalidOutputError(
         f"The model gave no usable {question.label} in {limit} attempts ({reason})",
-        "Run `bookwright resume` to try new samples, or use a larger --model",
+        "Run `bookwright resume` to try again with new samples",
         raw=text,
         attempts=first_attempt + limit,
     )

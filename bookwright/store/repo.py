@@ -29,6 +29,8 @@ class BookRecord:
     error: str | None
     error_class: str | None
     waiting_for: str | None
+    waiting_workflow: str | None
+    wait_token: str | None
     pause_requested: bool
     created_at: str
     updated_at: str
@@ -47,7 +49,8 @@ def make_engine(url: str) -> sa.Engine:
     def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL like DBOS: a power cut must not keep a checkpoint whose artifact was lost.
+        cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 

@@ -19,6 +19,8 @@ books = sa.Table(
     sa.Column("error_class", sa.String(40)),
     # What the book's workflow waits for: "resume", "approve:<stage>", or nothing.
     sa.Column("waiting_for", sa.String(60)),
+    sa.Column("waiting_workflow", sa.String(200)),  # chapters wait in their own workflow
+    sa.Column("wait_token", sa.String(200)),
     sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
@@ -74,6 +76,8 @@ llm_requests = sa.Table(
     sa.Column("error_class", sa.String(40)),
     # What the book's workflow waits for: "resume", "approve:<stage>", or nothing.
     sa.Column("waiting_for", sa.String(60)),
+    sa.Column("waiting_workflow", sa.String(200)),  # chapters wait in their own workflow
+    sa.Column("wait_token", sa.String(200)),
     sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("error_message", sa.Text),
 )
