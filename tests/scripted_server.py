@@ -140,9 +140,9 @@ def answer(prompt: str) -> str:
     match = re.search(r"describe (?:the place called )?(.+?)[.:]", prompt)
     if "In one or two sentences, describe" in prompt and match:
         return f"{match.group(1)} is weathered and watchful, with salt in every seam."
-    if "Name one place" in prompt:
-        taken = prompt.split("Do not use:")[1] if "Do not use:" in prompt else ""
-        return "Place: " + next(p for p in PLACES if p not in taken)
+    match = re.search(r"Name place (\d+) of", prompt)
+    if match:
+        return "Place: " + PLACES[int(match.group(1)) - 1]
     match = re.search(r"say what happens in chapter (\d+) of (\d+)", prompt)
     if match:
         n = int(match.group(1))

@@ -254,7 +254,8 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
         if ":" in value and len(value.split(":")[0].split()) >= 2:
             value = value.split(":")[0].strip()
         if _taken(value, ask.avoid):
-            return None, f"{value!r} is taken; answer with a different one."
+            # Naming the taken value makes a small model repeat it: just ask for another.
+            return None, "That one is taken; answer with a different one."
         return value, None
     if ask.kind == "list":
         body = re.sub(r"^.*?\b(?:are|include|includes|is)\b:?\s+", "", first_line(raw), count=1)

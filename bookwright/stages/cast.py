@@ -64,7 +64,7 @@ def make_locations(spec: BookSpec, plan: StoryPlan, ask: AskFn) -> Locations:
                 f"locations.{index}.name",
                 "planner",
                 "location_name.j2",
-                base,
+                {**base, "index": index, "total": spec.locations},
                 "place",
                 24,
                 avoid=taken,
