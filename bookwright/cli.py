@@ -524,6 +524,37 @@ def export(
         out.print(f"Nothing to write yet: no chapter is written{note}", highlight=False)
 
 
+@app.command("import")
+def import_(
+    book: str,
+    file: Annotated[Path, typer.Argument(help="The edited yWriter 7 project (.yw7).")],
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Record an edited yWriter 7 project as a new version of a book's manuscript."""
+    from bookwright.export.yw7_import import import_yw7
+
+    try:
+        result = import_yw7(_books(_settings(settings_file)), book, file)
+    except BookwrightError as error:
+        _fail(error)
+    changed, retitled = len(result.changed), len(result.retitled)
+    out.print(
+        f"Imported {file.name} as manuscript version {result.version} of {book}: "
+        f"{changed} scene{'' if changed == 1 else 's'} changed, "
+        f"{retitled} chapter{'' if retitled == 1 else 's'} retitled, {result.deleted} deleted. "
+        f"Export it with: bookwright export {book}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.reextract:
+        out.print(
+            f"Changed scenes whose facts a story bible must re-extract: "
+            f"{', '.join(result.reextract)} (recorded in `bookwright show {book} import`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def _read_spec(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

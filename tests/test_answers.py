@@ -155,7 +155,7 @@ def test_ask_until_valid_gives_up_with_the_raw_text_or_the_fallback() -> None:
 
     with pytest.raises(InvalidOutputError) as caught:
         ask_until_valid(ask("title"), send, temperature=0.7, seed=1, first_attempt=6)
-    assert caught.value.attempts == 12 and "6 attempts" in caught.value.message
+    assert caught.value.attempts == 16 and "10 attempts" in caught.value.message
     fallback = Ask(
         "t",
         "editor",

@@ -40,7 +40,7 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
 @pytest.mark.embedded
 def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ws = Workspace(tmp_path / "home")
-    args = [
+    book = [
         "--premise",
         "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
         "--genre",
@@ -55,17 +55,22 @@ def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore
         "2",
         "--locations",
         "1",
-        "--seed",
-        "3",
         "--temperature",
         "0",
     ]
-    clean = ws.run("write", *args, "--book-id", "clean", timeout=600)
+    # A 135M model sometimes gives no usable answer for a field; the durability under test
+    # needs a book that completes, so take the first seed whose clean run does.
+    for seed in ("3", "4", "5", "6"):
+        args = [*book, "--seed", seed]
+        clean = ws.run("write", *args, "--book-id", f"clean{seed}", timeout=600)
+        if clean.code == 0:
+            break
+        assert clean.code == 1, clean.err
     assert clean.code == 0, clean.err
-    clean_requests = ws.run("status", "clean", "--json").json()["llm"]["requests_sent"]
+    clean_requests = ws.run("status", f"clean{seed}", "--json").json()["llm"]["requests_sent"]
 
     kills = write_with_kills(ws, args, "killed", kills=3, seed=5, min_s=3.0, max_s=12.0)
     assert kills >= 1
-    assert manuscript(ws, "killed") == manuscript(ws, "clean")
+    assert manuscript(ws, "killed") == manuscript(ws, f"clean{seed}")
     paid = ws.run("status", "killed", "--json").json()["llm"]["requests_sent"]
     assert paid <= clean_requests + kills

@@ -1,4 +1,5 @@
-"""yWriter 7 projects (.yw7): the file's own model, the writer, and the mapping from a book.
+"""yWriter 7 projects (.yw7): the file's own model, the writer, the reader, and the mapping
+from a book.
 
 Reference: the yWriter 7 DTD published by the PyWriter project (docs/yw7.dtd). Elements
 come in yWriter's order (PROJECT, LOCATIONS, ITEMS, CHARACTERS, SCENES, CHAPTERS), IDs are
@@ -9,8 +10,11 @@ describe the file, not the book, so a reader (`bookwright import`) can return th
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NoReturn
+from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 from bookwright.export.sources import BookData, SceneStage, SceneState
@@ -42,6 +46,7 @@ class YwScene:
     status: int = SceneStage.planned
     character_ids: list[int] = field(default_factory=list)
     location_ids: list[int] = field(default_factory=list)
+    line: int = field(default=0, compare=False)  # where the reader found it; 0 when built
 
     @property
     def word_count(self) -> int:
@@ -54,6 +59,7 @@ class YwChapter:
     title: str
     desc: str = ""
     scene_ids: list[int] = field(default_factory=list)
+    line: int = field(default=0, compare=False)  # where the reader found it; 0 when built
 
 
 @dataclass
@@ -210,6 +216,129 @@ def yw_paragraphs(text: str) -> str:
     """yWriter starts a paragraph at every line break; Markdown separates them by blank lines."""
     paragraphs = re.split(r"\n\s*\n", text.strip())
     return "\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def md_paragraphs(text: str) -> str:
+    """The inverse of `yw_paragraphs`: each non-blank line is one Markdown paragraph."""
+    return "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+class Yw7Error(ValueError):
+    """A file the reader refuses, with the line where the trouble is."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+def from_yw7(data: bytes) -> YwProject:
+    """Read a yWriter 7 document: chapters in CHAPTERS order, each with its Scenes order.
+
+    Raises `Yw7Error` for anything that is not XML, not a yWriter 7 project, lacks a required
+    element, or links a scene and a chapter that do not exist.
+    """
+    root, lines = _parse(data)
+    if root.tag != "YWRITER7":
+        raise Yw7Error(lines[id(root)], f"root element is <{root.tag}>, not <YWRITER7>")
+    project_el = _child(root, "PROJECT", lines)
+    project = YwProject(
+        title=project_el.findtext("Title") or "",
+        author=project_el.findtext("AuthorName") or "",
+        desc=project_el.findtext("Desc") or "",
+    )
+    for el in _child(root, "SCENES", lines).findall("SCENE"):
+        scene = YwScene(
+            id=_int(el, "ID", lines),
+            chapter_id=_int(el, "BelongsToChID", lines),
+            title=el.findtext("Title") or "",
+            content=clean_text(el.findtext("SceneContent") or ""),
+            desc=el.findtext("Desc") or "",
+            line=lines[id(el)],
+        )
+        if any(s.id == scene.id for s in project.scenes):
+            raise Yw7Error(scene.line, f"scene ID {scene.id} appears twice")
+        project.scenes.append(scene)
+    for el in _child(root, "CHAPTERS", lines).findall("CHAPTER"):
+        chapter = YwChapter(
+            id=_int(el, "ID", lines),
+            title=_child(el, "Title", lines).text or "",
+            desc=el.findtext("Desc") or "",
+            line=lines[id(el)],
+        )
+        if any(c.id == chapter.id for c in project.chapters):
+            raise Yw7Error(chapter.line, f"chapter ID {chapter.id} appears twice")
+        listed = el.find("Scenes")
+        for ref in listed.findall("ScID") if listed is not None else []:
+            chapter.scene_ids.append(_number(ref, lines))
+        project.chapters.append(chapter)
+    _check_links(project, lines)
+    return project
+
+
+def _check_links(project: YwProject, lines: dict[int, int]) -> None:
+    chapters = {c.id for c in project.chapters}
+    scenes = {s.id for s in project.scenes}
+    for scene in project.scenes:
+        if scene.chapter_id not in chapters:
+            raise Yw7Error(
+                scene.line,
+                f"scene {scene.id} belongs to chapter {scene.chapter_id}, which is not in CHAPTERS",
+            )
+    seen: set[int] = set()
+    for chapter in project.chapters:
+        for scene_id in chapter.scene_ids:
+            if scene_id not in scenes:
+                raise Yw7Error(
+                    chapter.line,
+                    f"chapter {chapter.id} lists scene {scene_id}, which is not in SCENES",
+                )
+            if scene_id in seen:
+                raise Yw7Error(chapter.line, f"scene {scene_id} is listed in two chapters")
+            seen.add(scene_id)
+
+
+def _parse(data: bytes) -> tuple[ET.Element, dict[int, int]]:
+    """An element tree, and the line each element starts on (ElementTree keeps none)."""
+    parser = expat.ParserCreate()
+    builder = ET.TreeBuilder()
+    lines: dict[int, int] = {}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        lines[id(builder.start(tag, attrs))] = parser.CurrentLineNumber
+
+    def no_entities(name: str, *_: object) -> NoReturn:
+        # Entity declarations are how XML bombs and external fetches start; yWriter writes none.
+        raise Yw7Error(parser.CurrentLineNumber, f"entity declarations are not allowed ({name})")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    parser.EntityDeclHandler = no_entities
+    parser.buffer_text = True
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise Yw7Error(exc.lineno, f"not well-formed XML ({expat.ErrorString(exc.code)})") from None
+    return builder.close(), lines
+
+
+def _child(parent: ET.Element, tag: str, lines: dict[int, int]) -> ET.Element:
+    found = parent.find(tag)
+    if found is None:
+        raise Yw7Error(lines[id(parent)], f"<{parent.tag}> has no <{tag}>")
+    return found
+
+
+def _int(parent: ET.Element, tag: str, lines: dict[int, int]) -> int:
+    return _number(_child(parent, tag, lines), lines)
+
+
+def _number(el: ET.Element, lines: dict[int, int]) -> int:
+    text = (el.text or "").strip()
+    if not re.fullmatch("[0-9]+", text):
+        raise Yw7Error(lines[id(el)], f"<{el.tag}> must be a whole number, not {text!r}")
+    return int(text)
 
 
 def _chapter_heads(data: BookData) -> list[tuple[int, str, str]]:

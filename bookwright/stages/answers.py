@@ -13,7 +13,7 @@ from typing import Any
 from bookwright.errors import InvalidOutputError
 from bookwright.stages.asks import Ask
 
-DEFAULT_ATTEMPTS = 6
+DEFAULT_ATTEMPTS = 10
 # request (system, prompt, max_tokens, temperature, seed) -> (text, finish_reason)
 Send = Callable[[dict[str, Any]], tuple[str, str | None]]
 
