@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import SMALL, Workspace
@@ -74,3 +76,33 @@ def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore
     assert manuscript(ws, "killed") == manuscript(ws, f"clean{seed}")
     paid = ws.run("status", "killed", "--json").json()["llm"]["requests_sent"]
     assert paid <= clean_requests + kills
+    export_every_format(ws, f"clean{seed}", tmp_path / "out")
+
+
+def export_every_format(ws: Workspace, book: str, out: Path) -> None:
+    """The embedded model's finished book in every format authors use."""
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    import docx
+
+    from tests.test_export_formats import epubcheck_command
+
+    run = ws.run("export", book, "--format", "all", "-o", str(out))
+    assert run.code == 0, run.err
+    titles = [c["title"] for c in ws.run("status", book, "--json").json()["chapters"]]
+    document = docx.Document(str(out / f"{book}.docx"))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert all(any(t in h for h in headings) for t in titles)
+    project = ET.parse(out / f"{book}.yw7").getroot()
+    assert project.tag == "YWRITER7" and len(project.findall("./CHAPTERS/CHAPTER")) == 2
+    assert len(list((out / "json").glob("*.json"))) == 2
+    if shutil.which("epubcheck"):  # `make test` installs it; test_export_formats says so
+        check = subprocess.run(
+            [*epubcheck_command(), str(out / f"{book}.epub")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
