@@ -163,3 +163,30 @@ def test_two_books_at_once_never_run_in_each_others_process(slow) -> None:  # ty
     for book in ("a", "b"):
         status = ws.run("status", book, "--json").json()
         assert status["status"] == "completed", book
+
+
+def test_rejected_api_key_stops_at_the_first_call_with_exit_2(tmp_path: Path) -> None:
+    with ScriptedServer(fail_status=401) as server:
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(
+            f'[providers.keyed]\nbase_url = "{server.base_url}"\napi_key_env = "KEYED_TOKEN"\n'
+        )
+        ws = Workspace(tmp_path / "home", settings)
+        run = ws.run(
+            "write",
+            *SMALL,
+            "--model",
+            "keyed:m",
+            "--book-id",
+            "k",
+            KEYED_TOKEN="sk-wrong-but-long-enough",
+        )
+        assert run.code == 2, run.err
+        assert "KEYED_TOKEN" in run.err and "bookwright resume k" in run.err
+        assert "sk-wrong-but-long-enough" not in run.err
+        assert server.requests == 1  # an auth error is not retried
+        status = ws.run("status", "k", "--json").json()
+        assert status["status"] == "halted" and status["error_class"] == "config"
+        server.fail_status = None
+        resumed = ws.run("resume", "k", KEYED_TOKEN="sk-now-right-and-long-enough")
+        assert resumed.code == 0, resumed.err
