@@ -57,10 +57,23 @@ def make_engine(url: str) -> sa.Engine:
     return engine
 
 
+def create_schema(engine: sa.Engine) -> None:
+    """Create missing tables. Two processes opening a new workspace at the same moment
+    (a `write` and a `status` from another terminal) race between the check and the
+    CREATE; the loser finds the tables there on its second look."""
+    for attempt in range(3):
+        try:
+            t.metadata.create_all(engine)
+            return
+        except sa.exc.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == 2:
+                raise
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        t.metadata.create_all(self.engine)
+        create_schema(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
