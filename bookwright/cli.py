@@ -43,6 +43,16 @@ err = Console(stderr=True)
 
 SettingsOpt = Annotated[Path | None, typer.Option("--settings", help="TOML settings file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option("--budget-usd", help="Halt (resumable) before a call would pass this spend."),
+]
+MaxTokensOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-tokens", help="Halt (resumable) before a call would pass this many tokens."
+    ),
+]
 
 
 def _settings(path: Path | None) -> Settings:
@@ -82,6 +92,8 @@ def write(
         ),
     ] = None,
     book_id: Annotated[str | None, typer.Option(help="Book id (default: from the title).")] = None,
+    budget_usd: BudgetOpt = None,
+    max_tokens: MaxTokensOpt = None,
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write a new book."""
@@ -108,7 +120,7 @@ def write(
             raise UsageError("No premise given", "Pass --premise TEXT or a spec file with premise")
         spec = _validate_spec(values)
         books = _books(settings)
-        new_id = books.create(spec, book_id)
+        new_id = books.create(spec, book_id, budget_usd=budget_usd, max_tokens=max_tokens)
     except BookwrightError as error:
         _fail(error)
     out.print(f"Book id: [bold]{new_id}[/]", highlight=False)
@@ -116,29 +128,84 @@ def write(
 
 
 @app.command()
-def resume(book: str, settings_file: SettingsOpt = None) -> None:
+def resume(
+    book: str,
+    budget_usd: BudgetOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    settings_file: SettingsOpt = None,
+) -> None:
     """Continue a book exactly where it stopped (crash, Ctrl+C, failure, outage)."""
     try:
         settings = _settings(settings_file)
-        report = _books(settings).status(book)
+        books = _books(settings)
+        books.set_limits(book, budget_usd, max_tokens)
+        report = books.status(book)
+        books.check_models(report.model)  # a fallback added since must resolve too
     except BookwrightError as error:
         _fail(error)
     if report.status.value == "completed":
         out.print(f"Book {book} is already complete.")
         raise typer.Exit(EXIT_OK)
-    done = [
+    summary = _resume_summary(
+        report,
+        books.store.requests(book),
+        set(books.store.artifact_names(book)),
+        books.get(book).waiting_for,
+    )
+    out.print(summary, highlight=False)
+    _run(settings, book, resume=True)
+
+
+def _resume_summary(
+    report: StatusReport,
+    requests: list[dict[str, Any]],
+    names: set[str],
+    waiting_for: str | None,
+) -> str:
+    """What a resume skips (already paid for) and where it goes on."""
+    from bookwright.engine.status import PLANNING
+
+    planned = [s for s in PLANNING if s in names]
+    done = [c.number for c in report.chapters if c.status.value != "pending"]
+    complete = [
         c.number
         for c in report.chapters
         if c.status.value in ("generated", "harmonized", "completed")
     ]
-    out.print(
-        f"Resuming {book}: {report.progress_percentage:.0f}% done, "
-        f"{report.llm.requests_sent} requests already paid for"
-        + (f", chapters {', '.join(map(str, done))} kept" if done else "")
-        + f"; continuing at {report.current_stage or 'the start'}.",
-        highlight=False,
-    )
-    _run(settings, book, resume=True)
+    answered = sum(1 for r in requests if r["outcome"] == "ok")
+    parts = [f"Resuming {report.book_id} ({report.progress_percentage:.0f}% done)."]
+    skipped = []
+    if planned:
+        skipped.append(", ".join(planned))
+    if complete:
+        skipped.append("chapter" + ("s " if len(complete) > 1 else " ") + _ranges(complete))
+    if report.scenes_written:
+        skipped.append(f"{report.scenes_written} scene drafts, {report.scenes_edited} edits")
+    if skipped:
+        parts.append(
+            f"Kept, not redone: {'; '.join(skipped)} ({answered} answers already paid for "
+            "are replayed from the checkpoints, not sent again)."
+        )
+    where = report.current_stage or "the start"
+    last = requests[-1] if requests else None
+    if where == "chapters" and last and last["chapter"]:
+        where = f"chapter {last['chapter']}" + (f", scene {last['scene']}" if last["scene"] else "")
+    elif where == "chapters" and done:
+        where = f"chapter {done[-1]}"
+    if waiting_for and waiting_for.startswith("approve:"):
+        where += " (after your approval)"
+    parts.append(f"Continuing at {where}.")
+    return " ".join(parts)
+
+
+def _ranges(numbers: list[int]) -> str:
+    spans: list[str] = []
+    for n in sorted(numbers):
+        if spans and spans[-1].split("-")[-1] == str(n - 1):
+            spans[-1] = f"{spans[-1].split('-')[0]}-{n}"
+        else:
+            spans.append(str(n))
+    return ", ".join(spans)
 
 
 @app.command()
@@ -361,9 +428,22 @@ def _print_status(report: StatusReport) -> None:
     out.print(
         f"scenes {report.scenes_written}/{report.scenes_total} written, "
         f"{report.scenes_edited} edited · {llm.requests_sent} requests, "
-        f"{llm.prompt_tokens}+{llm.completion_tokens} tokens, ${llm.cost_usd:.4f}",
+        f"{llm.prompt_tokens}+{llm.completion_tokens} tokens, ${llm.cost_usd:.4f}"
+        + (f" of ${llm.budget_usd:.2f}" if llm.budget_usd is not None else "")
+        + (f" · limit {llm.max_tokens} tokens" if llm.max_tokens is not None else ""),
         highlight=False,
     )
+    if len(llm.by_provider) > 1 or llm.errors_by_class:
+        for name, use in llm.by_provider.items():
+            out.print(
+                f"  {name}: {use['answered']:.0f} answered, {use['errors']:.0f} failed, "
+                f"{use['prompt_tokens'] + use['completion_tokens']:.0f} tokens, "
+                f"${use['cost_usd']:.4f}",
+                highlight=False,
+            )
+    if llm.errors_by_class:
+        classes = ", ".join(f"{k} {v}" for k, v in sorted(llm.errors_by_class.items()))
+        out.print(f"errors: {classes} ({llm.errors_recovered} recovered)", highlight=False)
 
 
 @app.command()
@@ -400,10 +480,12 @@ def errors(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None)
         _fail(error)
     fields = (
         "started_at",
+        "book_id",
         "stage",
         "chapter",
         "scene",
         "field",
+        "role",
         "provider",
         "model",
         "error_class",
@@ -415,14 +497,14 @@ def errors(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None)
     if not rows:
         out.print(f"No failed model calls for {book}.")
         return
-    table = Table("time", "stage", "ch", "sc", "provider", "class", "message")
+    table = Table("time", "stage", "ch", "sc", "model", "class", "message")
     for r in rows:
         table.add_row(
             r["started_at"][11:19],
             r["stage"],
             str(r["chapter"] or ""),
             str(r["scene"] or ""),
-            r["provider"],
+            f"{r['provider']}:{r['model']}",
             r["error_class"],
             r["error_message"] or "",
         )
@@ -577,6 +659,11 @@ def _validate_spec(values: dict[str, Any]) -> BookSpec:
         raise UsageError(
             f"Invalid {field} ({given!r}): {first['msg']}", f"Fix {flag} and run again"
         ) from None
+
+
+from bookwright.web.cli import serve  # noqa: E402  (the web face's one command)
+
+app.command()(serve)
 
 
 def main() -> None:

@@ -49,20 +49,40 @@ class InvalidArtifact(UsageError):
 class ProviderError(BookwrightError):
     """A model call failed after every attempt."""
 
+    exit_code = EXIT_HALTED
+
     def __init__(
-        self, message: str, remedy: str = "", *, provider: str = "", error_class: str = ""
+        self,
+        message: str,
+        remedy: str = "",
+        *,
+        provider: str = "",
+        error_class: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, remedy)
         self.provider = provider
         self.error_class = error_class
+        self.retry_after = retry_after
 
     def __reduce__(self):
-        fields = (self.message, self.remedy, self.provider, self.error_class)
+        fields = (self.message, self.remedy, self.provider, self.error_class, self.retry_after)
         return (_rebuild_provider_error, fields)
 
 
-def _rebuild_provider_error(message: str, remedy: str, provider: str, error_class: str):
-    return ProviderError(message, remedy, provider=provider, error_class=error_class)
+def _rebuild_provider_error(
+    message: str, remedy: str, provider: str, error_class: str, retry_after: float | None = None
+) -> ProviderError:
+    return ProviderError(
+        message, remedy, provider=provider, error_class=error_class, retry_after=retry_after
+    )
+
+
+class BudgetExceeded(BookwrightError):
+    """The next call would pass `--budget-usd` or `--max-tokens`; raise them to go on."""
+
+    exit_code = EXIT_HALTED
+    error_class = "budget"
 
 
 class InvalidOutputError(BookwrightError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bookwright.errors import ConfigError
@@ -35,6 +35,70 @@ class EmbeddedSettings(BaseModel):
     context_size: int = Field(default=4096, description="Context window in tokens.")
 
 
+Role = Literal["planner", "writer", "editor", "judge"]
+ROLES: tuple[Role, ...] = ("planner", "writer", "editor", "judge")
+
+
+class RoleSettings(BaseModel):
+    """`[llm.roles.writer] model = "...", fallback = [...]`: one role's own model and chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="Model for this role; default the book's.")
+    fallback: list[str] | None = Field(
+        default=None, description="Models tried in order when it fails; default llm.fallback."
+    )
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Timeout of one request of this role; default llm's."
+    )
+
+
+class LLMSettings(BaseModel):
+    """How model calls are retried, timed out and handed to the next model of a chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(default=3, ge=1, le=100, description="Attempts per model and step.")
+    backoff_s: float = Field(default=3.0, ge=0, description="Wait before the first retry.")
+    backoff_factor: float = Field(default=2.0, ge=1, description="Each wait is this much longer.")
+    backoff_max_s: float = Field(default=120.0, ge=0, description="Longest wait between tries.")
+    jitter: float = Field(
+        default=0.25, ge=0, le=1, description="Random +/- fraction of each wait (no herds)."
+    )
+    timeout_s: float = Field(default=300.0, gt=0, description="Timeout of one request.")
+    fallback: list[str] = Field(
+        default_factory=list, description="Models tried in order after the book's model fails."
+    )
+    roles: dict[Role, RoleSettings] = Field(
+        default_factory=dict, description="Per-role model, chain and timeout."
+    )
+
+    def chain(self, role: str | None, book_model: str) -> list[str]:
+        """The models one step of `role` tries, in order, without repeats."""
+        own = self.roles.get(role) if role in ROLES else None  # type: ignore[call-overload]
+        first = (own.model if own and own.model else None) or book_model
+        rest = own.fallback if own and own.fallback is not None else self.fallback
+        chain: list[str] = []
+        for spec in (first, *rest):
+            if spec not in chain:
+                chain.append(spec)
+        return chain
+
+    def timeout_for(self, role: str | None) -> float:
+        own = self.roles.get(role) if role in ROLES else None  # type: ignore[call-overload]
+        return own.timeout_s if own and own.timeout_s else self.timeout_s
+
+
+class WebSettings(BaseModel):
+    """`bookwright serve`: the dashboard and REST API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_running_books: int = Field(
+        default=2, ge=1, le=64, description="Books the server writes at once; more wait in a queue."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, each with its help text."""
 
@@ -49,11 +113,12 @@ class Settings(BaseSettings):
         description="Content store and DBOS system database URL; default SQLite in the home.",
     )
     default_model: str = Field(default="local", description="Model used when --model is absent.")
-    request_timeout_s: float = Field(default=300.0, description="Timeout of one model request.")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
     providers: dict[str, ProviderSettings] = Field(
         default_factory=dict, description="OpenAI-compatible servers by name."
     )
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     def system_database_url(self, book_id: str | None = None) -> str:
         """DBOS's database. On SQLite each book has its own, in its folder: recovery then

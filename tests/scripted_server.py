@@ -165,10 +165,21 @@ def answer(prompt: str) -> str:
     return _prose(prompt, words, names)
 
 
+def _cut(text: str, words: int) -> str | None:
+    """`text` up to its `words`-th word, as a model stopped by max_tokens; None if shorter."""
+    if not words:
+        return None
+    ends = [m.end() for m in re.finditer(r"\S+", text)]
+    return text[: ends[words - 1]] if len(ends) > words else None
+
+
 class ScriptedServer:
-    def __init__(self, delay_s: float = 0.0, fail_status: int | None = None) -> None:
+    def __init__(
+        self, delay_s: float = 0.0, fail_status: int | None = None, truncate_words: int = 0
+    ) -> None:
         self.delay_s = delay_s
         self.fail_status = fail_status
+        self.truncate_words = truncate_words  # longer answers stop there: finish_reason=length
         self.requests = 0
         server = self
 
@@ -183,8 +194,17 @@ class ScriptedServer:
                 if server.fail_status:
                     self._send(server.fail_status, {"error": {"message": "scripted failure"}})
                     return
-                prompt = body["messages"][-1]["content"]
-                text = answer(prompt)
+                messages = body["messages"]
+                prompt = messages[-1]["content"]
+                finish = "stop"
+                if prompt.startswith("Continue exactly where") and len(messages) >= 3:
+                    full, partial = answer(messages[-3]["content"]), messages[-2]["content"]
+                    text = full[len(partial) :] if full.startswith(partial) else ""
+                else:
+                    text = answer(prompt)
+                    cut = _cut(text, server.truncate_words)
+                    if cut is not None:
+                        text, finish = cut, "length"
                 time.sleep(server.delay_s)
                 usage = {
                     "prompt_tokens": len(prompt.split()),
@@ -201,7 +221,7 @@ class ScriptedServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
+                                "finish_reason": finish,
                                 "message": {"role": "assistant", "content": text},
                             }
                         ],

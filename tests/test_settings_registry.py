@@ -15,14 +15,14 @@ from bookwright.settings import Settings, load_settings
 def test_settings_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "b.toml"
     path.write_text(
-        'default_model = "ollama:llama3"\nrequest_timeout_s = 12\n'
+        'default_model = "ollama:llama3"\n[llm]\ntimeout_s = 12\nattempts = 5\n'
         '[providers.ollama]\nbase_url = "http://localhost:11434/v1"\n'
         "[embedded]\nthreads = 3\n"
     )
-    monkeypatch.setenv("BOOKWRIGHT_REQUEST_TIMEOUT_S", "99")
+    monkeypatch.setenv("BOOKWRIGHT_DEFAULT_MODEL", "groq:llama")
     settings = load_settings(path)
-    assert settings.default_model == "ollama:llama3"
-    assert settings.request_timeout_s == 99  # the environment wins over the file
+    assert settings.default_model == "groq:llama"  # the environment wins over the file
+    assert settings.llm.timeout_s == 12 and settings.llm.attempts == 5
     assert settings.embedded.threads == 3
     assert settings.providers["ollama"].base_url == "http://localhost:11434/v1"
 
@@ -35,7 +35,9 @@ def test_settings_home_default_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings.store_url == f"sqlite:///{tmp_path / 'bookwright.sqlite'}"
 
 
-@pytest.mark.parametrize("content", [None, "x = = 1", "request_timeout_s = 'soon'"])
+@pytest.mark.parametrize(
+    "content", [None, "x = = 1", "[llm]\ntimeout_s = 'soon'", "[llm]\nretries = 3"]
+)
 def test_bad_settings_file(tmp_path: Path, content: str | None) -> None:
     path = tmp_path / "b.toml"
     if content is not None:

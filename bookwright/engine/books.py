@@ -21,7 +21,7 @@ from bookwright.model import BookSpec, SceneLists
 from bookwright.model.artifacts import ARTIFACT_TYPES
 from bookwright.model.spec import BOOK_ID_PATTERN, Stage
 from bookwright.model.status import StatusReport
-from bookwright.settings import Settings
+from bookwright.settings import ROLES, Settings
 from bookwright.store import BookRecord, Store
 
 STOPPED = {"completed", "failed", "halted", "paused"}
@@ -38,9 +38,17 @@ class Books:
         self.settings = settings
         self.store = store or Store(settings.store_url)
 
-    def create(self, spec: BookSpec, book_id: str | None = None) -> str:
+    def create(
+        self,
+        spec: BookSpec,
+        book_id: str | None = None,
+        *,
+        budget_usd: float | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
         """Validate everything that can be validated up front, then record the book."""
-        parse_model(spec.model, self.settings)  # unknown provider or missing key: no book
+        self.check_models(spec.model)  # unknown provider or missing key: no book
+        check_limits(budget_usd, max_tokens)
         if book_id is None:
             book_id = f"{slug(spec.title or spec.premise[:30])}-{secrets.token_hex(3)}"
         elif not BOOK_ID_PATTERN.match(book_id):
@@ -53,9 +61,30 @@ class Books:
                 f"Book {book_id!r} already exists",
                 f"Continue it with `bookwright resume {book_id}`",
             )
-        self.store.create_book(book_id, spec.title or "(untitled)", spec.model_dump(mode="json"))
+        self.store.create_book(
+            book_id,
+            spec.title or "(untitled)",
+            spec.model_dump(mode="json"),
+            budget_usd=budget_usd,
+            max_tokens=max_tokens,
+        )
         self.settings.book_dir(book_id).mkdir(parents=True, exist_ok=True)
         return book_id
+
+    def check_models(self, book_model: str) -> None:
+        """Every model any role may call, fallbacks included, must resolve now."""
+        for role in ROLES:
+            for model in self.settings.llm.chain(role, book_model):
+                parse_model(model, self.settings)
+
+    def set_limits(
+        self, book_id: str, budget_usd: float | None = None, max_tokens: int | None = None
+    ) -> None:
+        """Raise (or set) a book's budget; `None` leaves a limit as it is."""
+        check_limits(budget_usd, max_tokens)
+        self.get(book_id)
+        changes = {"budget_usd": budget_usd, "max_tokens": max_tokens}
+        self.store.update_book(book_id, **{k: v for k, v in changes.items() if v is not None})
 
     def get(self, book_id: str) -> BookRecord:
         book = self.store.get_book(book_id)
@@ -148,6 +177,13 @@ class Books:
 
 def _chapter_numbers(lists: SceneLists) -> list[int]:
     return [entry.chapter for entry in lists.chapters]
+
+
+def check_limits(budget_usd: float | None, max_tokens: int | None) -> None:
+    if budget_usd is not None and budget_usd <= 0:
+        raise UsageError(f"--budget-usd must be positive, not {budget_usd}", "Pass e.g. 2.50")
+    if max_tokens is not None and max_tokens <= 0:
+        raise UsageError(f"--max-tokens must be positive, not {max_tokens}", "Pass e.g. 500000")
 
 
 def writer_alive(folder: Path) -> bool:

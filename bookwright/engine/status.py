@@ -27,27 +27,43 @@ UNITS_FINISH = 1.0  # harmonize, export
 
 
 def usage_of(requests: list[dict[str, Any]]) -> LLMUsage:
+    """Requests, tokens, cost and errors: in all, per provider and per stage."""
     errors = Counter(r["error_class"] for r in requests if r["error_class"])
-    by_provider: dict[str, dict[str, float]] = {}
-    for r in requests:
-        entry = by_provider.setdefault(
-            r["provider"],
-            {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0},
-        )
-        entry["requests"] += 1
-        entry["prompt_tokens"] += r["prompt_tokens"] or 0
-        entry["completion_tokens"] += r["completion_tokens"] or 0
-        entry["cost_usd"] += r["cost_usd"] or 0.0
-    ok = sum(1 for r in requests if r["outcome"] == "ok")
-    failed = sum(errors.values())
+
+    def tally(key: str) -> dict[str, dict[str, float]]:
+        groups: dict[str, dict[str, float]] = {}
+        for r in requests:
+            entry = groups.setdefault(
+                r[key] or "?",
+                {
+                    "requests": 0,
+                    "answered": 0,
+                    "errors": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "cost_usd": 0.0,
+                },
+            )
+            entry["requests"] += 1
+            entry["answered"] += 1 if r["outcome"] == "ok" else 0
+            entry["errors"] += 1 if r["error_class"] else 0
+            entry["prompt_tokens"] += r["prompt_tokens"] or 0
+            entry["completion_tokens"] += r["completion_tokens"] or 0
+            entry["cost_usd"] = round(entry["cost_usd"] + (r["cost_usd"] or 0.0), 6)
+        return groups
+
+    # Recovered: followed by an answer; errors after the last answer are still open.
+    last_ok = max((r["id"] for r in requests if r["outcome"] == "ok"), default=0)
+    recovered = sum(1 for r in requests if r["error_class"] and r["id"] < last_ok)
     return LLMUsage(
         requests_sent=len(requests),
         prompt_tokens=sum(r["prompt_tokens"] or 0 for r in requests),
         completion_tokens=sum(r["completion_tokens"] or 0 for r in requests),
         cost_usd=round(sum(r["cost_usd"] or 0.0 for r in requests), 6),
-        errors_recovered=failed if ok else 0,
+        errors_recovered=recovered,
         errors_by_class=dict(errors),
-        by_provider=by_provider,
+        by_provider=tally("provider"),
+        by_stage=tally("stage"),
     )
 
 
@@ -99,7 +115,9 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         scenes_total=scenes_total,
         scenes_written=written,
         scenes_edited=edited,
-        llm=usage_of(requests),
+        llm=usage_of(requests).model_copy(
+            update={"budget_usd": book.budget_usd, "max_tokens": book.max_tokens}
+        ),
         retries=Retries(),
         model=str(spec.get("model", "local")),
         error=book.error,

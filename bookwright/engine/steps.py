@@ -12,35 +12,76 @@ from typing import Any
 from dbos import DBOS
 
 from bookwright.engine.runtime import runtime
-from bookwright.errors import PauseRequested, ProviderError
+from bookwright.errors import BudgetExceeded, PauseRequested
 from bookwright.llm import CompletionRequest
-from bookwright.llm.errors import TRANSIENT
+from bookwright.llm.registry import parse_model
+from bookwright.llm.resilient import call_with_fallback
+from bookwright.llm.usage import cost_usd, estimate_tokens
 
 
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, ProviderError) and exc.error_class in TRANSIENT
-
-
-@DBOS.step(
-    name="llm",
-    retries_allowed=True,
-    max_attempts=3,
-    interval_seconds=3.0,
-    backoff_rate=2.0,
-    should_retry=_transient,
-)
+@DBOS.step(name="llm")
 def llm_step(book_id: str, model: str, request: dict[str, Any], tags: dict[str, Any]) -> dict:
     """One model request: the unit that is paid for, and so checkpointed on its own.
 
-    A pause request stops the book here, at a step boundary, before anything is sent.
+    Retries, backoff and the fallback chain happen inside (llm/resilient.py), so the
+    settings in force when the step runs decide them: a fallback added before a
+    `resume` is used. A pause request stops the book here, at a step boundary or
+    during a backoff wait, before anything more is sent; so does the budget.
     """
     rt = runtime()
+    role = tags.get("role")
+    completion = call_with_fallback(
+        rt.llm,
+        rt.settings.llm.chain(role, model),
+        CompletionRequest(**request),
+        {"book_id": book_id, **tags},
+        rt.settings.llm,
+        timeout_s=rt.settings.llm.timeout_for(role),
+        stopping=lambda: _pause_requested(book_id),
+        before_send=lambda spec: _check_budget(book_id, spec, request),
+    )
+    return completion.as_dict()
+
+
+def _pause_requested(book_id: str) -> PauseRequested | None:
+    rt = runtime()
     if rt.store.pause_requested(book_id) or (rt.settings.book_dir(book_id) / "PAUSE").exists():
-        raise PauseRequested(
+        return PauseRequested(
             f"Book {book_id} paused", f"Continue with `bookwright resume {book_id}`"
         )
-    completion = rt.llm.complete(model, CompletionRequest(**request), {"book_id": book_id, **tags})
-    return completion.as_dict()
+    return None
+
+
+def _check_budget(book_id: str, model: str, request: dict[str, Any]) -> None:
+    """Refuse a call that could take the book past its token or dollar limit."""
+    rt = runtime()
+    book = rt.store.get_book(book_id)
+    if book is None or (book.budget_usd is None and book.max_tokens is None):
+        return
+    spent_tokens, spent_usd = rt.store.spend(book_id)
+    prompt = estimate_tokens(request["system"] + request["prompt"] + request.get("partial", ""))
+    most = prompt + int(request["max_tokens"])
+    if book.max_tokens is not None and spent_tokens + most > book.max_tokens:
+        raise BudgetExceeded(
+            f"Book {book_id} has used {spent_tokens} of its {book.max_tokens} tokens; the next "
+            f"call may need {most}",
+            f"Raise the limit: `bookwright resume {book_id} --max-tokens N`",
+        )
+    if book.budget_usd is not None:
+        cost = cost_usd(parse_model(model, rt.settings), prompt, int(request["max_tokens"]))
+        if spent_usd + cost > book.budget_usd:
+            raise BudgetExceeded(
+                f"Book {book_id} has spent ${spent_usd:.4f} of its ${book.budget_usd:.2f} "
+                f"budget; the next call to {model} may cost ${cost:.4f}",
+                f"Raise the budget: `bookwright resume {book_id} --budget-usd N`",
+            )
+
+
+@DBOS.step(name="mark_request")
+def mark_request_step(request_id: int | None, error_class: str, message: str) -> None:
+    """An answer that arrived but failed (invalid, truncated) goes into the error log."""
+    if request_id is not None:
+        runtime().store.mark_request(request_id, error_class, message)
 
 
 @DBOS.step(name="load_spec")

@@ -19,6 +19,7 @@ from bookwright.engine.steps import (
     llm_step,
     load_artifact_step,
     load_spec_step,
+    mark_request_step,
     save_artifact_step,
     write_file_step,
 )
@@ -55,6 +56,7 @@ RESUME_TOPIC = "resume"
 NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
 WAIT_S = 3600.0
 MANUSCRIPT_FILE = "manuscript.md"
+MAX_CONTINUATIONS = 2  # a constant, not a setting: the step sequence must replay identically
 
 
 def book_workflow_id(book_id: str) -> str:
@@ -98,22 +100,44 @@ def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
 
 def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
     """The `ask` the stages call: each request one step; failures wait for a resume."""
+    last_request: list[int | None] = [None]
 
-    def send(request: dict[str, Any], question: Ask) -> tuple[str, str | None]:
+    def call(request: dict[str, Any], question: Ask) -> dict[str, Any]:
         tags = {
             "stage": stage.value,
             "chapter": question.chapter,
             "scene": question.scene,
             "field": question.label,
+            "role": question.role,
         }
         while True:
             try:
                 out = llm_step(book_id, spec.model, request, tags)
-                return out["text"], out["finish_reason"]
+                last_request[0] = out.get("request_id")
+                return out
             except BookwrightError as error:
                 _stop_and_wait(book_id, error)
-            except Exception as error:  # retries exhausted: DBOS wraps the last error
+            except Exception as error:
                 _stop_and_wait(book_id, _unwrap(error))
+
+    def send(request: dict[str, Any], question: Ask) -> tuple[str, str | None]:
+        out = call(request, question)
+        text, finish = out["text"], out["finish_reason"]
+        if question.kind != "prose":
+            return text, finish  # short answers are extracted; a cut-off tail is noise
+        for _ in range(MAX_CONTINUATIONS):
+            if finish != "length" or not text.strip():
+                break
+            mark_request_step(
+                out.get("request_id"), "truncated", "finish_reason=length; asked to continue"
+            )
+            out = call({**request, "partial": text}, question)
+            text, finish = join_parts(text, out["text"]), out["finish_reason"]
+        return text, finish
+
+    def invalid(text: str, reason: str) -> None:
+        if text.strip():  # an empty answer is already in the log as `empty`
+            mark_request_step(last_request[0], "invalid_output", reason)
 
     def ask(question: Ask) -> str:
         first = 0
@@ -125,12 +149,22 @@ def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
                     temperature=spec.temperature,
                     seed=spec.seed,
                     first_attempt=first,
+                    on_invalid=invalid,
                 )
             except InvalidOutputError as error:
                 _stop_and_wait(book_id, error)
                 first = error.attempts  # a resume tries new samples, not the same ones again
 
     return ask
+
+
+def join_parts(text: str, more: str) -> str:
+    """A truncated answer and its continuation, as one text."""
+    if not more.strip():
+        return text
+    if text[-1:].isspace() or more[:1].isspace() or more[:1] in ",.;:!?)\"'”’":
+        return text + more
+    return f"{text} {more}"
 
 
 def _unwrap(error: Exception) -> BookwrightError:

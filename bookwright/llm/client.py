@@ -16,10 +16,12 @@ from typing import Any, Protocol
 
 from bookwright.errors import ConfigError, ProviderError
 from bookwright.llm.embedded import EmbeddedServer
-from bookwright.llm.errors import classify
+from bookwright.llm.errors import classify, retry_after
 from bookwright.llm.registry import ModelRef, build_model, parse_model
 from bookwright.llm.usage import cost_usd
 from bookwright.settings import Settings
+
+CONTINUE_PROMPT = "Continue exactly where your text stops. Do not repeat anything."
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class CompletionRequest:
     max_tokens: int
     temperature: float
     seed: int
+    partial: str = ""  # a truncated answer to continue: sent back as the model's own turn
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +46,7 @@ class Completion:
     provider: str
     model: str
     duration_s: float
+    request_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,23 +106,38 @@ class LLMClient:
         return model
 
     def complete(
-        self, model_spec: str, request: CompletionRequest, tags: dict[str, Any] | None = None
+        self,
+        model_spec: str,
+        request: CompletionRequest,
+        tags: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> Completion:
         """Send one request. Raises ProviderError (classified) or ConfigError (auth)."""
         from pydantic_ai.direct import model_request
-        from pydantic_ai.messages import ModelRequest, SystemPromptPart, UserPromptPart
+        from pydantic_ai.messages import (
+            ModelRequest,
+            ModelResponse,
+            SystemPromptPart,
+            TextPart,
+            UserPromptPart,
+        )
 
         ref = parse_model(model_spec, self.settings)
         model = self._model(ref)
-        messages = [
+        messages: list[Any] = [
             ModelRequest(parts=[SystemPromptPart(request.system), UserPromptPart(request.prompt)])
         ]
+        if request.partial:
+            messages += [
+                ModelResponse(parts=[TextPart(request.partial)]),
+                ModelRequest(parts=[UserPromptPart(CONTINUE_PROMPT)]),
+            ]
         model_settings: dict[str, Any] = {
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "seed": request.seed,
             "max_retries": 0,  # retries are ours, per step; SDK retries would multiply them
-            "timeout": self.settings.request_timeout_s,
+            "timeout": timeout_s or self.settings.llm.timeout_s,
         }
         if ref.is_local:
             # A fresh prompt evaluation every time: cached KV state would make output
@@ -150,9 +169,10 @@ class LLMClient:
                     f"Check {ref.api_key_env or 'the API key'}, then run `bookwright resume`",
                 ) from None
             raise ProviderError(
-                f"{ref.provider}:{ref.model_name} failed ({error_class}): {message}",
+                f"{ref.spec} failed ({error_class}): {message}",
                 provider=ref.provider,
                 error_class=error_class,
+                retry_after=retry_after(exc),
             ) from None
         text = "".join(
             getattr(p, "content", "") for p in response.parts if type(p).__name__ == "TextPart"
@@ -166,6 +186,7 @@ class LLMClient:
             provider=ref.provider,
             model=ref.model_name,
             duration_s=time.monotonic() - started,
+            request_id=request_id,
         )
         if self.recorder is not None and request_id is not None:
             self.recorder.request_finished(

@@ -19,3 +19,9 @@ def cost_usd(ref: ModelRef, prompt_tokens: int, completion_tokens: int) -> float
     except LookupError:
         return 0.0
     return float(price.total_price)
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in `text`, estimated without a tokenizer. English runs about 4 characters
+    per token in BPE vocabularies; counting 3 makes limits err on the safe side."""
+    return len(text) // 3 + 1

@@ -43,7 +43,11 @@ class LLMUsage(BaseModel):
     cost_usd: float = 0.0
     errors_recovered: int = 0
     errors_by_class: dict[str, int] = {}
+    # Each: requests, answered, errors, prompt_tokens, completion_tokens, cost_usd.
     by_provider: dict[str, dict[str, float]] = {}
+    by_stage: dict[str, dict[str, float]] = {}
+    budget_usd: float | None = None
+    max_tokens: int | None = None
 
 
 class Retries(BaseModel):

@@ -19,7 +19,13 @@ Send = Callable[[dict[str, Any]], tuple[str, str | None]]
 
 
 def ask_until_valid(
-    question: Ask, send: Send, *, temperature: float, seed: int, first_attempt: int = 0
+    question: Ask,
+    send: Send,
+    *,
+    temperature: float,
+    seed: int,
+    first_attempt: int = 0,
+    on_invalid: Callable[[str, str], None] | None = None,
 ) -> str:
     """Ask, check the answer, and re-ask with the reason until it is usable.
 
@@ -42,6 +48,8 @@ def ask_until_valid(
         value, reason = accept(question, text, finish_reason)
         if value is not None:
             return value
+        if on_invalid is not None and reason:
+            on_invalid(text, reason)
     if question.fallback is not None:
         return question.fallback
     raise InvalidOutputError(

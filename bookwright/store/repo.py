@@ -32,6 +32,8 @@ class BookRecord:
     waiting_workflow: str | None
     wait_token: str | None
     pause_requested: bool
+    budget_usd: float | None
+    max_tokens: int | None
     created_at: str
     updated_at: str
 
@@ -80,7 +82,7 @@ class Store:
 
     # books
 
-    def create_book(self, book_id: str, title: str, spec: dict[str, Any]) -> None:
+    def create_book(self, book_id: str, title: str, spec: dict[str, Any], **limits: Any) -> None:
         stamp = now_iso()
         with self.engine.begin() as conn:
             conn.execute(
@@ -89,6 +91,7 @@ class Store:
                     title=title,
                     spec=spec,
                     status="initialized",
+                    **limits,
                     created_at=stamp,
                     updated_at=stamp,
                 )
@@ -256,6 +259,22 @@ class Store:
                 .where(t.llm_requests.c.id == request_id)
                 .values(finished_at=now_iso(), **fields)
             )
+
+    def mark_request(self, request_id: int, error_class: str, message: str) -> None:
+        """Record that an answer that arrived was still a failure (invalid, truncated)."""
+        self.request_finished(request_id, error_class=error_class, error_message=message[:2000])
+
+    def spend(self, book_id: str) -> tuple[int, float]:
+        """Tokens and dollars the book's requests have cost so far."""
+        r = t.llm_requests.c
+        with self.engine.connect() as conn:
+            tokens, usd = conn.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(r.prompt_tokens + r.completion_tokens), 0),
+                    sa.func.coalesce(sa.func.sum(r.cost_usd), 0.0),
+                ).where(r.book_id == book_id)
+            ).one()
+        return int(tokens), float(usd)
 
     def errors(self, book_id: str) -> list[dict[str, Any]]:
         """Every failed attempt, oldest first."""

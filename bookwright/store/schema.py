@@ -22,6 +22,9 @@ books = sa.Table(
     sa.Column("waiting_workflow", sa.String(200)),  # chapters wait in their own workflow
     sa.Column("wait_token", sa.String(200)),
     sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
+    # Limits checked before every model call; `resume --budget-usd` raises them.
+    sa.Column("budget_usd", sa.Float),
+    sa.Column("max_tokens", sa.Integer),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
@@ -64,6 +67,7 @@ llm_requests = sa.Table(
     sa.Column("chapter", sa.Integer),
     sa.Column("scene", sa.Integer),
     sa.Column("field", sa.String(80)),
+    sa.Column("role", sa.String(20)),
     sa.Column("provider", sa.String(80), nullable=False),
     sa.Column("model", sa.String(200), nullable=False),
     sa.Column("started_at", sa.String(40), nullable=False),
@@ -74,10 +78,5 @@ llm_requests = sa.Table(
     sa.Column("cost_usd", sa.Float, nullable=False, default=0.0),
     sa.Column("outcome", sa.String(20)),
     sa.Column("error_class", sa.String(40)),
-    # What the book's workflow waits for: "resume", "approve:<stage>", or nothing.
-    sa.Column("waiting_for", sa.String(60)),
-    sa.Column("waiting_workflow", sa.String(200)),  # chapters wait in their own workflow
-    sa.Column("wait_token", sa.String(200)),
-    sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("error_message", sa.Text),
 )
