@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
@@ -38,8 +39,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: "openai:gpt-4o:mini" must not print as an emoji. Text that comes from
+# models, providers or users goes through escape() so "[redacted]" is not markup.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 SettingsOpt = Annotated[Path | None, typer.Option("--settings", help="TOML settings file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -60,7 +63,7 @@ def _settings(path: Path | None) -> Settings:
 
 
 def _fail(error: BookwrightError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {error.one_line()}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(error.one_line())}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 
@@ -290,7 +293,9 @@ def _run(
         err.print(f"Interrupted; nothing is lost. Continue with: bookwright resume {book_id}")
         code = EXIT_HALTED
     except BookwrightError as error:
-        err.print(f"[bold red]error:[/] {error.one_line()}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]error:[/] {escape(error.one_line())}", highlight=False, soft_wrap=True
+        )
         code = error.exit_code
     except Exception as error:  # a bug: still one line, and still a clean exit
         from bookwright.llm.errors import redact
@@ -323,6 +328,7 @@ def _progress() -> Progress:
 
 def _report_outcome(report: StatusReport) -> int:
     book = report.book_id
+    why = escape(report.error or "")
     status = report.status.value
     if status == "completed":
         words = sum(c.word_count for c in report.chapters)
@@ -345,7 +351,7 @@ def _report_outcome(report: StatusReport) -> int:
         return EXIT_HALTED
     if status == "halted":
         err.print(
-            f"Book {book} stopped: {report.error}. When fixed: bookwright resume {book}",
+            f"Book {book} stopped: {why}. When fixed: bookwright resume {book}",
             highlight=False,
             soft_wrap=True,
         )
@@ -355,14 +361,14 @@ def _report_outcome(report: StatusReport) -> int:
         return EXIT_HALTED
     if report.error_class == "internal":
         err.print(
-            f"Book {book} stopped on an internal error: {report.error}. Its artifacts are "
+            f"Book {book} stopped on an internal error: {why}. Its artifacts are "
             f"kept: `bookwright export {book}` writes what exists.",
             highlight=False,
             soft_wrap=True,
         )
         return EXIT_FAILED
     err.print(
-        f"Book {book} failed: {report.error}. Try again with: bookwright resume {book}",
+        f"Book {book} failed: {why}. Try again with: bookwright resume {book}",
         highlight=False,
         soft_wrap=True,
     )
@@ -398,7 +404,7 @@ def status(
 
 def _print_status(report: StatusReport) -> None:
     out.print(
-        f"[bold]{report.title}[/] ({report.book_id}) — {report.status.value}, "
+        f"[bold]{escape(report.title)}[/] ({report.book_id}) — {report.status.value}, "
         f"{report.progress_percentage:.0f}%",
         highlight=False,
     )
@@ -412,12 +418,12 @@ def _print_status(report: StatusReport) -> None:
     if report.halted_at:
         out.print(f"halted at: {report.halted_at}")
     if report.error:
-        out.print(f"error: {report.error}", highlight=False)
+        out.print(f"error: {escape(report.error or '')}", highlight=False)
     table = Table("#", "title", "status", "words", "retries")
     for c in report.chapters:
         table.add_row(
             str(c.number),
-            c.title,
+            escape(c.title),
             c.status.value,
             f"{c.word_count}/{c.target_words}",
             str(c.retry_count),
@@ -506,7 +512,7 @@ def errors(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None)
             str(r["scene"] or ""),
             f"{r['provider']}:{r['model']}",
             r["error_class"],
-            r["error_message"] or "",
+            escape(r["error_message"] or ""),
         )
     out.print(table)
 

@@ -23,6 +23,12 @@ class ProviderSettings(BaseModel):
     api_key_env: str | None = Field(
         default=None, description="Environment variable that holds the API key, if any."
     )
+    input_usd_per_mtok: float | None = Field(
+        default=None, ge=0, description="Price of a million prompt tokens, for budgets."
+    )
+    output_usd_per_mtok: float | None = Field(
+        default=None, ge=0, description="Price of a million completion tokens, for budgets."
+    )
 
 
 class EmbeddedSettings(BaseModel):

@@ -119,7 +119,9 @@ def _prose(seed_text: str, words: int, names: list[str]) -> str:
 
 
 def answer(prompt: str) -> str:
-    """The scripted reply to one user prompt."""
+    """The scripted reply to one user prompt; a re-ask's note does not change it, so an
+    answer lost to a fault is answered the same when asked again."""
+    prompt = re.sub(r"\n\nNote: .*\Z", "", prompt, flags=re.S)
     if "Write the title of this novel" in prompt:
         return "Title: The Salt Lantern"
     questions = {

@@ -36,6 +36,7 @@ class ModelRef:
     kind: str  # "local", "hosted", "compatible" or "custom"
     base_url: str | None = None
     api_key_env: str | None = None
+    usd_per_mtok: tuple[float, float] | None = None  # declared (input, output) prices
 
     @property
     def is_local(self) -> bool:
@@ -67,8 +68,17 @@ def parse_model(spec: str, settings: Settings) -> ModelRef:
                 f"No API key for provider {provider!r}: {declared.api_key_env} is not set",
                 f"Set the {declared.api_key_env} environment variable",
             )
+        prices = None
+        if declared.input_usd_per_mtok is not None or declared.output_usd_per_mtok is not None:
+            prices = (declared.input_usd_per_mtok or 0.0, declared.output_usd_per_mtok or 0.0)
         return ModelRef(
-            spec, provider, model_name, "compatible", declared.base_url, declared.api_key_env
+            spec,
+            provider,
+            model_name,
+            "compatible",
+            declared.base_url,
+            declared.api_key_env,
+            prices,
         )
     if provider in HOSTED:
         _, env_names = HOSTED[provider]

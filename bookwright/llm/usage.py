@@ -6,6 +6,11 @@ from bookwright.llm.registry import ModelRef
 
 
 def cost_usd(ref: ModelRef, prompt_tokens: int, completion_tokens: int) -> float:
+    """Dollars for one request: declared provider prices, else genai-prices' table; local
+    models, and models neither knows, cost 0."""
+    if ref.usd_per_mtok is not None:
+        price_in, price_out = ref.usd_per_mtok
+        return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000
     if ref.kind in ("local", "custom", "compatible"):
         return 0.0
     from genai_prices import Usage, calc_price

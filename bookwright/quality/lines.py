@@ -1,0 +1,101 @@
+"""Line-format answers (`a | b | c`, one item a line) for the judge and the story bible.
+
+A small model cannot write JSON reliably, but it can write short lines. Each line is
+parsed on its own; a bad line is dropped with the reason and the good ones are kept.
+`accept_lines` has the signature of stages.answers.accept, so the ask loop can dispatch
+`kind="lines"` to it; `ask_lines` is that loop for use until it does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bookwright.errors import InvalidOutputError
+from bookwright.stages.answers import DEFAULT_ATTEMPTS, Send, looks_like_json
+from bookwright.stages.asks import Ask
+
+_BULLET = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.):]|[a-z][.)])\s+")
+_NONE = re.compile(
+    r"^(?:none|nothing|no (?:problems?|issues?|facts?)(?: found)?|pass(?:ed)?|n/a)\b\.?", re.I
+)
+QUOTE = re.compile(r"[\"“”«»]([^\"“”«»]{2,})[\"“”«»]")
+# Single quotes, but not apostrophes: a quote mark that no letter touches from outside.
+SINGLE_QUOTE = re.compile(r"(?<!\w)['‘]([^'‘’]{2,}?)['’](?!\w)")
+
+
+def clean_line(line: str) -> str:
+    """The line without bullets, numbering, markdown emphasis and surrounding spaces."""
+    line = line.replace("**", "").replace("__", "").strip().strip("`")
+    return _BULLET.sub("", line).strip()
+
+
+def is_none(line: str) -> bool:
+    """True for an explicit 'nothing to report' answer line."""
+    return bool(_NONE.match(line.strip(" .*")))
+
+
+def fields(line: str) -> list[str]:
+    """The `|`-separated fields of a line, each stripped; tabs count as separators."""
+    return [f.strip() for f in re.split(r"\s*[|\t¦]\s*", line)]
+
+
+def parse_answer(ask: Ask, text: str) -> Any:
+    """The parsed reading of an answer to a lines ask (judge or facts)."""
+    kind = ask.extra.get("lines")
+    if kind == "judge":
+        from bookwright.quality.judge import parse_judge
+
+        return parse_judge(text, ask.variables["text"])
+    if kind == "facts":
+        from bookwright.quality.bible import parse_facts
+
+        return parse_facts(text, ask.variables["text"], ask.variables.get("names", []))
+    raise ValueError(f"not a lines ask: {ask.label} (extra['lines'] is {kind!r})")
+
+
+def accept_lines(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, str | None]:
+    """(canonical lines, None) when at least one line is usable or the answer is NONE,
+    else (None, reason). The canonical text parses back to the same reading."""
+    if not text.strip():
+        return None, "The answer was empty."
+    if looks_like_json(text.strip()[:200]):
+        return None, "Answer in plain lines, not JSON."
+    reading = parse_answer(ask, text)
+    if reading.usable:
+        return reading.canonical(), None
+    return None, str(ask.extra.get("format_hint", "Answer in the line format asked for."))
+
+
+def ask_lines(
+    question: Ask, send: Send, *, temperature: float, seed: int, first_attempt: int = 0
+) -> str:
+    """ask_until_valid for a lines ask: re-asks with the reason, then the fallback."""
+    limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
+    reason, text = None, ""
+    for attempt in range(first_attempt, first_attempt + limit):
+        system, user = question.messages(reason)
+        request = {
+            "system": system,
+            "prompt": user,
+            "max_tokens": question.max_tokens,
+            "temperature": temperature if attempt == 0 else max(temperature, 0.8),
+            "seed": seed + attempt,
+        }
+        text, finish_reason = send(request)
+        value, reason = accept_lines(question, text, finish_reason)
+        if value is not None:
+            return value
+    if question.fallback is not None:
+        return question.fallback
+    raise InvalidOutputError(
+        f"The model gave no usable {question.label} in {limit} attempts ({reason})",
+        "Run `bookwright resume` to try again with new samples",
+        raw=text,
+        attempts=first_attempt + limit,
+    )
+
+
+def lines_ask(**kwargs: Any) -> Ask:
+    """An Ask whose answer is lines; `kind="lines"` until Ask.Kind names it."""
+    return Ask(kind="lines", **kwargs)  # type: ignore[arg-type]
