@@ -95,6 +95,13 @@ def write(
         ),
     ] = None,
     book_id: Annotated[str | None, typer.Option(help="Book id (default: from the title).")] = None,
+    judge: Annotated[
+        bool | None,
+        typer.Option("--judge/--no-judge", help="Judge each chapter and redo what fails."),
+    ] = None,
+    parallel_chapters: Annotated[
+        int | None, typer.Option(help="Chapters drafted at once (default 1: in order).")
+    ] = None,
     budget_usd: BudgetOpt = None,
     max_tokens: MaxTokensOpt = None,
     settings_file: SettingsOpt = None,
@@ -116,6 +123,8 @@ def write(
             "seed": seed,
             "temperature": temperature,
             "pause_at": pause_at or None,
+            "judge": judge,
+            "parallel_chapters": parallel_chapters,
         }
         values.update({k: v for k, v in flags.items() if v is not None})
         values.setdefault("model", settings.default_model)
@@ -155,7 +164,7 @@ def resume(
         set(books.store.artifact_names(book)),
         books.get(book).waiting_for,
     )
-    out.print(summary, highlight=False)
+    out.print(summary, highlight=False, soft_wrap=True)
     _run(settings, book, resume=True)
 
 
@@ -212,6 +221,97 @@ def _ranges(numbers: list[int]) -> str:
 
 
 @app.command()
+def retry(
+    book: str,
+    chapter: Annotated[int, typer.Option(help="The chapter to write again.")],
+    level: Annotated[
+        str, typer.Option(help="edit (keep drafts), write (keep scene list) or full.")
+    ] = "full",
+    cascade: Annotated[
+        bool, typer.Option(help="Also rewrite the chapters that depend on it.")
+    ] = False,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Write one chapter of a finished book again, as a new version; the rest is kept."""
+    from bookwright.engine.runner import RetryRequest
+
+    try:
+        settings = _settings(settings_file)
+        books = _books(settings)
+        report = books.status(book)
+        if level not in ("edit", "write", "full"):
+            raise UsageError(f"Unknown level {level!r}", "Use --level edit, write or full")
+        numbers = [c.number for c in report.chapters]
+        if chapter not in numbers:
+            raise UsageError(
+                f"Book {book!r} has no chapter {chapter}",
+                f"Its chapters are {', '.join(map(str, numbers)) or 'not planned yet'}",
+            )
+    except BookwrightError as error:
+        _fail(error)
+    out.print(
+        f"Retrying chapter {chapter} of {book} ({level})"
+        + (", then the chapters that depend on it" if cascade else "")
+        + "; every other chapter is kept as it is.",
+        highlight=False,
+    )
+    _run(settings, book, retry=RetryRequest(chapter, level, cascade))
+
+
+@app.command()
+def stats(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None) -> None:
+    """The quality loop's figures: retries by level, their tokens, the judge's pass rate."""
+    try:
+        books = _books(_settings(settings_file))
+        report = books.status(book)
+        chapters = []
+        for c in report.chapters:
+            try:
+                found = books.artifact(book, f"verdict:{c.number}")
+            except UsageError:
+                found = {"attempts": []}
+            chapters.append(
+                {
+                    "chapter": c.number,
+                    "status": c.status.value,
+                    "words": c.word_count,
+                    "target_words": c.target_words,
+                    "attempts": found.get("attempts", []),
+                    "score": (found.get("verdict") or {}).get("score"),
+                }
+            )
+    except BookwrightError as error:
+        _fail(error)
+    data = {
+        "book_id": book,
+        "retries": report.retries.model_dump(),
+        "chapters": chapters,
+        "requests_sent": report.llm.requests_sent,
+        "tokens": report.llm.prompt_tokens + report.llm.completion_tokens,
+    }
+    if json_:
+        print(json.dumps(data, indent=2))
+        return
+    r = report.retries
+    rate = "n/a" if r.judge_pass_rate is None else f"{100 * r.judge_pass_rate:.0f}%"
+    out.print(
+        f"judge: {r.passed}/{r.verdicts} verdicts passed ({rate}); retries: "
+        f"{r.edit_only} edit, {r.write_only} write, {r.full_retry} full",
+        highlight=False,
+    )
+    tokens = ", ".join(f"{k} {v}" for k, v in r.tokens_by_level.items())
+    out.print(f"chapter tokens by level: {tokens or 'none yet'}", highlight=False)
+    table = Table("#", "status", "words", "attempts", "score")
+    for c in chapters:
+        levels = " → ".join(a.get("level") or "first" for a in c["attempts"]) or "-"
+        score = "" if c["score"] is None else f"{c['score']:g}"
+        table.add_row(
+            str(c["chapter"]), c["status"], f"{c['words']}/{c['target_words']}", levels, score
+        )
+    out.print(table)
+
+
+@app.command()
 def approve(
     book: str,
     edit: Annotated[
@@ -239,7 +339,12 @@ def approve(
 
 
 def _run(
-    settings: Settings, book_id: str, *, approve: bool = False, resume: bool = False
+    settings: Settings,
+    book_id: str,
+    *,
+    approve: bool = False,
+    resume: bool = False,
+    retry: Any = None,
 ) -> NoReturn:
     from bookwright.engine.runner import run_book
     from bookwright.engine.status import live_position
@@ -287,6 +392,7 @@ def _run(
                 resume=resume,
                 on_tick=tick,
                 on_interrupt=interrupted,
+                retry=retry,
             )
         code = _report_outcome(report)
     except KeyboardInterrupt:
@@ -667,9 +773,7 @@ def _validate_spec(values: dict[str, Any]) -> BookSpec:
         ) from None
 
 
-from bookwright.web.cli import serve  # noqa: E402  (the web face's one command)
 
-app.command()(serve)
 
 
 def main() -> None:

@@ -107,5 +107,11 @@ class StageFailed(BookwrightError):
     pass
 
 
+class QualityFailed(StageFailed):
+    """Chapters failed the judge after every attempt; a resume gives them a new round."""
+
+    error_class = "quality"
+
+
 class BookLocked(UsageError):
     """Another process is writing this book."""

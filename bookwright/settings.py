@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bookwright.errors import ConfigError
+from bookwright.quality.settings import QualitySettings
 
 SETTINGS_FILE_NAME = "bookwright.toml"
 
@@ -105,6 +106,31 @@ class WebSettings(BaseModel):
     )
 
 
+class WorkerSettings(BaseModel):
+    """`bookwright worker` on Postgres: how many books are written at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int = Field(
+        default=2, ge=1, le=256, description="Books each worker writes at once (all workers)."
+    )
+    max_books: int | None = Field(
+        default=None, ge=1, description="Books all workers together write at once; none: no cap."
+    )
+    executor_id: str | None = Field(
+        default=None, description="This worker's DBOS executor id; default worker-HOSTNAME."
+    )
+
+
+class RateLimit(BaseModel):
+    """`[rate_limits.PROVIDER] requests = 500`: a quota shared by every process and worker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = Field(ge=1, description="Requests sent to the provider per period, in all.")
+    period_s: float = Field(default=60.0, gt=0, description="The sliding window, in seconds.")
+
+
 class Settings(BaseSettings):
     """Everything configurable, each with its help text."""
 
@@ -124,7 +150,12 @@ class Settings(BaseSettings):
         default_factory=dict, description="OpenAI-compatible servers by name."
     )
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    rate_limits: dict[str, RateLimit] = Field(
+        default_factory=dict, description="Per provider (`local`, `openai`, a [providers] name)."
+    )
 
     def system_database_url(self, book_id: str | None = None) -> str:
         """DBOS's database. On SQLite each book has its own, in its folder: recovery then
@@ -134,6 +165,11 @@ class Settings(BaseSettings):
         if book_id is None:
             return f"sqlite:///{self.home / 'dbos.sqlite'}"
         return f"sqlite:///{self.book_dir(book_id) / 'dbos.sqlite'}"
+
+    @property
+    def on_postgres(self) -> bool:
+        """Shared database: books are written by `bookwright worker` processes."""
+        return (self.database_url or "").startswith(("postgresql", "postgres:"))
 
     @property
     def store_url(self) -> str:

@@ -118,10 +118,31 @@ def _prose(seed_text: str, words: int, names: list[str]) -> str:
     return "\n\n".join(paragraphs)
 
 
+JUDGE_PASS = "NONE\nSCORE: 8"
+
+
+def facts_answer(prompt: str) -> str:
+    """One fact line grounded in the scene: who holds what."""
+    text = prompt.split("Scene text:\n", 1)[-1]
+    names = "|".join(re.escape(n) for n in NAMES.values())
+    found = re.search(rf"({names}) \w+ the (\w+)", text)
+    return f"{found.group(1)} | holds | {found.group(2)}" if found else "NONE"
+
+
+def judge_key(prompt: str) -> tuple[int, int]:
+    chapter = re.match(r"Chapter (\d+) ", prompt)
+    scene = re.search(r"^Scene (\d+) should show", prompt, re.M)
+    return (int(chapter.group(1)) if chapter else 0, int(scene.group(1)) if scene else 0)
+
+
 def answer(prompt: str) -> str:
     """The scripted reply to one user prompt; a re-ask's note does not change it, so an
     answer lost to a fault is answered the same when asked again."""
     prompt = re.sub(r"\n\nNote: .*\Z", "", prompt, flags=re.S)
+    if "List the problems of this scene" in prompt:
+        return JUDGE_PASS
+    if "List the facts this scene states" in prompt:
+        return facts_answer(prompt)
     if "Write the title of this novel" in prompt:
         return "Title: The Salt Lantern"
     questions = {
@@ -177,8 +198,16 @@ def _cut(text: str, words: int) -> str | None:
 
 class ScriptedServer:
     def __init__(
-        self, delay_s: float = 0.0, fail_status: int | None = None, truncate_words: int = 0
+        self,
+        delay_s: float = 0.0,
+        fail_status: int | None = None,
+        truncate_words: int = 0,
+        verdicts: dict[int, list[str]] | None = None,
     ) -> None:
+        """`verdicts[chapter][k]` is the judge's answer to every scene of attempt k of
+        that chapter ("{quote}" becomes the scene's first words); then it passes."""
+        self.verdicts = verdicts or {}
+        self.judged: dict[tuple[int, int], int] = {}
         self.delay_s = delay_s
         self.fail_status = fail_status
         self.truncate_words = truncate_words  # longer answers stop there: finish_reason=length
@@ -202,6 +231,8 @@ class ScriptedServer:
                 if prompt.startswith("Continue exactly where") and len(messages) >= 3:
                     full, partial = answer(messages[-3]["content"]), messages[-2]["content"]
                     text = full[len(partial) :] if full.startswith(partial) else ""
+                elif "List the problems of this scene" in prompt:
+                    text = server.judge(prompt)
                 else:
                     text = answer(prompt)
                     cut = _cut(text, server.truncate_words)
@@ -242,6 +273,17 @@ class ScriptedServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def judge(self, prompt: str) -> str:
+        key = judge_key(re.sub(r"\n\nNote: .*\Z", "", prompt, flags=re.S))
+        attempt = self.judged.get(key, 0)
+        self.judged[key] = attempt + 1
+        script = self.verdicts.get(key[0], [])
+        if attempt >= len(script):
+            return JUDGE_PASS
+        scene = prompt.split("Scene text:\n", 1)[-1]
+        quote = " ".join(re.sub(r"[^\w\s']", " ", scene).split()[:6])
+        return script[attempt].replace("{quote}", quote)
 
     @property
     def base_url(self) -> str:

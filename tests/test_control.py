@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -62,6 +63,7 @@ def start_and_wait_for_requests(ws: Workspace, book: str, n: int = 3) -> subproc
 def finish(ws: Workspace, book: str) -> dict:
     resumed = ws.run("resume", book)
     assert resumed.code == 0, resumed.err
+    assert "Continuing at" in resumed.out  # resume says where it goes on
     status = ws.run("status", book, "--json").json()
     assert status["status"] == "completed"
     return status
@@ -155,6 +157,7 @@ def wait_until(ws: Workspace, book: str, check, timeout: float = 120) -> dict:  
 def test_pause_and_failure_inside_a_chapter_resume(slow) -> None:  # type: ignore[no-untyped-def]
     """Chapters wait in their own workflow; resume must reach that one."""
     ws, server = slow
+    server.delay_s = 0.6  # room to land the pause inside a chapter, not after the book
     proc = start_and_wait_for_requests(ws, "w")
     wait_until(ws, "w", lambda s: s["scenes_written"] >= 1)
     assert ws.run("pause", "w").code == 0
@@ -163,6 +166,9 @@ def test_pause_and_failure_inside_a_chapter_resume(slow) -> None:  # type: ignor
     server.fail_status = 503  # and the server goes down while the book is paused
     resumed = ws.run("resume", "w")
     assert resumed.code == 3 and "server" in resumed.err
+    # what it skips, and where it goes on
+    assert "Kept, not redone: plan, characters, locations, outline, scenes" in resumed.out
+    assert re.search(r"Continuing at chapter \d, scene \d\.", resumed.out), resumed.out
     assert ws.run("status", "w", "--json").json()["current_stage"] == "chapters"
     server.fail_status = None
     final = finish(ws, "w")

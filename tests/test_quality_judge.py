@@ -10,8 +10,9 @@ from bookwright.errors import InvalidOutputError
 from bookwright.model import ChapterOutline, SceneList, ScenePlan
 from bookwright.model.quality import Category, Checks, Fact, Issue, Severity
 from bookwright.quality.judge import category_of, judge_asks, parse_judge, quote_in, verdict
-from bookwright.quality.lines import accept_lines, ask_lines
+from bookwright.quality.lines import accept_lines
 from bookwright.quality.settings import QualitySettings
+from bookwright.stages.answers import ask_until_valid
 
 SCENE = (
     "Mara climbed the tower stairs in the dark. The lamp was cold.\n\n"
@@ -149,14 +150,17 @@ def test_ask_lines_reasks_with_the_reason_then_falls_back() -> None:
         sent.append(request)
         return next(replies), "stop"
 
-    assert ask_lines(ask, send, temperature=0.2, seed=3) == 'prose | minor | "The lamp was cold."'
+    assert (
+        ask_until_valid(ask, send, temperature=0.2, seed=3)
+        == 'prose | minor | "The lamp was cold."'
+    )
     assert [r["seed"] for r in sent] == [3, 4, 5]
     assert "not JSON" in sent[1]["prompt"] and "category | severity" in sent[2]["prompt"]
 
-    assert ask_lines(ask, lambda r: ("no idea", "stop"), temperature=0.2, seed=3) == ""
+    assert ask_until_valid(ask, lambda r: ("no idea", "stop"), temperature=0.2, seed=3) == ""
     no_fallback = type(ask)(**{**ask.__dict__, "fallback": None})
     with pytest.raises(InvalidOutputError):
-        ask_lines(no_fallback, lambda r: ("no idea", "stop"), temperature=0.2, seed=3)
+        ask_until_valid(no_fallback, lambda r: ("no idea", "stop"), temperature=0.2, seed=3)
 
 
 def test_accept_lines_returns_canonical_text() -> None:

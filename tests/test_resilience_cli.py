@@ -262,4 +262,5 @@ EMBEDDED_BOOK = [
     "0",
     "--seed",
     "3",
+    "--no-judge",  # the faults are under test here, not the quality loop
 ]

@@ -98,6 +98,17 @@ class Books:
     def all(self) -> list[StatusReport]:
         return [self._report(b) for b in self.store.list_books()]
 
+    def bible(self, book_id: str) -> dict[str, Any]:
+        """The story bible: every fact with the chapters it holds for."""
+        from bookwright.model.quality import Fact, StoryBible
+
+        per_chapter = []
+        for chapter in self.store.chapters(book_id):
+            found = self.store.get_artifact(book_id, f"facts:{chapter['number']}")
+            if found is not None:
+                per_chapter.append([Fact.model_validate(f) for f in found[1]["facts"]])
+        return StoryBible.build(per_chapter).model_dump(mode="json")
+
     def _report(self, book: BookRecord) -> StatusReport:
         report = book_status(self.store, book)
         report.running = writer_alive(self.settings.book_dir(book.id))
@@ -105,6 +116,8 @@ class Books:
 
     def artifact(self, book_id: str, name: str, version: int | None = None) -> dict[str, Any]:
         self.get(book_id)
+        if name == "bible":  # derived: each chapter's latest facts, merged in order
+            return self.bible(book_id)
         if re.fullmatch(r"scenes:\d+", name):  # one chapter of the `scenes` artifact
             lists = self.artifact(book_id, "scenes", version)
             chapter = int(name.split(":")[1])

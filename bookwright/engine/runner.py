@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from dbos import DBOS, SetWorkflowID
 
 from bookwright.engine.books import BookLock, Books, wait_until_stopped, writer_alive
 from bookwright.engine.engine import Engine
-from bookwright.engine.workflows import RESUME_TOPIC, book_workflow, book_workflow_id
+from bookwright.engine.workflows import (
+    RESUME_TOPIC,
+    book_workflow,
+    book_workflow_id,
+    retry_workflow,
+)
 from bookwright.errors import UsageError
 from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
 
 FINISHED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
+
+
+@dataclass(frozen=True)
+class RetryRequest:
+    """`bookwright retry BOOK --chapter N --level L [--cascade]`."""
+
+    chapter: int
+    level: str = "full"  # edit, write or full
+    cascade: bool = False  # also redo the chapters that depend on it
 
 
 def executor_id(book_id: str) -> str:
@@ -30,6 +46,7 @@ def run_book(
     resume: bool = False,
     on_tick: Callable[[StatusReport], None] | None = None,
     on_interrupt: Callable[[], None] | None = None,
+    retry: RetryRequest | None = None,
 ) -> StatusReport:
     """Start, resume or approve-and-continue `book_id`, and return its status once stopped.
 
@@ -56,6 +73,14 @@ def run_book(
                 f"Review with `bookwright show {book_id} {_artifact_for(stage)}`, "
                 f"then `bookwright approve {book_id}`",
             )
+        elif retry is not None:
+            if book.status != "completed":
+                raise UsageError(
+                    f"Book {book_id!r} is {book.status}; only a completed book's chapters "
+                    "are retried",
+                    f"Finish it first with `bookwright resume {book_id}`",
+                )
+            books.store.update_book(book_id, status="processing")
         elif book.status == "completed":
             return books.status(book_id)
         else:
@@ -63,13 +88,21 @@ def run_book(
         clear_pause(settings, books, book_id)
         engine = Engine(settings, executor_id=executor_id(book_id), book_id=book_id)
         engine.launch()  # recovers this book's pending workflows, if any
-        workflow_id = book_workflow_id(book_id)
-        existing = DBOS.get_workflow_status(workflow_id)
-        if existing is None:
+        if retry is not None:  # a new workflow of its own; `resume` continues it
+            workflow_id = f"retry-{book_id}-{retry.chapter}-{time.time_ns()}"
+            books.store.update_book(book_id, active_workflow=workflow_id)
             with SetWorkflowID(workflow_id):
-                handle = DBOS.start_workflow(book_workflow, book_id)
+                handle = DBOS.start_workflow(
+                    retry_workflow, book_id, retry.chapter, retry.level, retry.cascade
+                )
         else:
-            handle = DBOS.retrieve_workflow(workflow_id)
+            workflow_id = book.active_workflow or book_workflow_id(book_id)
+            existing = DBOS.get_workflow_status(workflow_id)
+            if existing is None:
+                with SetWorkflowID(workflow_id):
+                    handle = DBOS.start_workflow(book_workflow, book_id)
+            else:
+                handle = DBOS.retrieve_workflow(workflow_id)
         if (
             book.waiting_for
             and book.wait_token

@@ -67,6 +67,38 @@ def usage_of(requests: list[dict[str, Any]]) -> LLMUsage:
     )
 
 
+def quality_metrics(store: Store, book_id: str, requests: list[dict[str, Any]]) -> Retries:
+    """Retries by level, the tokens each level cost, and the judge's pass rate."""
+    retries = Retries()
+    counts: Counter[str] = Counter()
+    for chapter in store.chapters(book_id):
+        found = store.get_artifact(book_id, f"verdict:{chapter['number']}")
+        if found is None:
+            continue
+        for attempt in found[1].get("attempts", []):
+            if attempt.get("level"):
+                counts[attempt["level"]] += 1
+            if "passed" in attempt:
+                retries.verdicts += 1
+                retries.passed += 1 if attempt["passed"] else 0
+        if chapter["status"] == "failed":
+            retries.failed_chapters.append(chapter["number"])
+    retries.edit_only, retries.write_only, retries.full_retry = (
+        counts["edit"],
+        counts["write"],
+        counts["full"],
+    )
+    tokens: Counter[str] = Counter()
+    for r in requests:
+        if r["stage"] == "chapters":
+            level = r.get("retry_level") or "first"
+            tokens[level] += (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
+    retries.tokens_by_level = dict(tokens)
+    if retries.verdicts:
+        retries.judge_pass_rate = round(retries.passed / retries.verdicts, 3)
+    return retries
+
+
 def book_status(store: Store, book: BookRecord) -> StatusReport:
     spec = book.spec
     names = set(store.artifact_names(book.id))
@@ -118,7 +150,7 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         llm=usage_of(requests).model_copy(
             update={"budget_usd": book.budget_usd, "max_tokens": book.max_tokens}
         ),
-        retries=Retries(),
+        retries=quality_metrics(store, book.id, requests),
         model=str(spec.get("model", "local")),
         error=book.error,
         error_class=book.error_class,

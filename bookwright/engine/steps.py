@@ -141,3 +141,18 @@ def write_file_step(relative_path: str, book_id: str, content: str) -> str:
     tmp.write_text(content, encoding="utf-8")
     tmp.replace(path)
     return str(path)
+
+
+@DBOS.step(name="done_chapters")
+def done_chapters_step(book_id: str) -> list[int]:
+    """Chapters already written (a resume after a quality failure keeps them)."""
+    done = ("generated", "harmonized", "completed")
+    return [c["number"] for c in runtime().store.chapters(book_id) if c["status"] in done]
+
+
+@DBOS.step(name="chapter_queue")
+def chapter_queue_step(book_id: str, concurrency: int) -> str:
+    """The book's own DBOS queue for drafting chapters `concurrency` at a time."""
+    name = f"chapters-{book_id}"
+    DBOS.register_queue(name, global_concurrency=concurrency, on_conflict="always_update")
+    return name

@@ -11,10 +11,14 @@ from typing import Any
 
 from dbos import DBOS
 
+from bookwright.engine.chapters import chapter_workflow
+from bookwright.engine.harmonize import harmonize_step
 from bookwright.engine.steps import (
     await_step,
     book_state_step,
+    chapter_queue_step,
     chapter_state_step,
+    done_chapters_step,
     init_chapters_step,
     llm_step,
     load_artifact_step,
@@ -28,6 +32,7 @@ from bookwright.errors import (
     ConfigError,
     InvalidOutputError,
     PauseRequested,
+    QualityFailed,
     StageFailed,
 )
 from bookwright.export.markdown import to_markdown
@@ -38,7 +43,6 @@ from bookwright.model import (
     Locations,
     Manuscript,
     Outline,
-    SceneList,
     SceneLists,
     Stage,
     StoryPlan,
@@ -49,9 +53,8 @@ from bookwright.stages.answers import ask_until_valid
 from bookwright.stages.cast import make_characters, make_locations
 from bookwright.stages.outline import make_outline, make_scene_list
 from bookwright.stages.plan import make_plan
-from bookwright.stages.prose import edit_scene, scene_vars, write_scene
 
-WORKFLOW_VERSION = "bookwright-wf-1"  # bump only when a change would break replay of old runs
+WORKFLOW_VERSION = "bookwright-wf-2"  # bump only when a change would break replay of old runs
 RESUME_TOPIC = "resume"
 NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
 WAIT_S = 3600.0
@@ -93,13 +96,18 @@ def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
         if isinstance(error, InvalidOutputError)
         else "unknown"
     )
-    status = "halted" if error_class not in ("invalid_output", "unknown") else "failed"
+    status = "failed" if error_class in ("invalid_output", "unknown", "quality") else "halted"
     _wait(book_id, RESUME_TOPIC, status=status, error=error.one_line(), error_class=error_class)
     book_state_step(book_id, status="processing", error=None, error_class=None, **NOT_WAITING)
 
 
-def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
-    """The `ask` the stages call: each request one step; failures wait for a resume."""
+def make_ask(
+    book_id: str, spec: BookSpec, stage: Stage, extra_tags: dict[str, Any] | None = None
+) -> AskFn:
+    """The `ask` the stages call: each request one step; failures wait for a resume.
+
+    `extra_tags` (attempt, retry level) are recorded with every request it sends.
+    """
     last_request: list[int | None] = [None]
 
     def call(request: dict[str, Any], question: Ask) -> dict[str, Any]:
@@ -109,7 +117,10 @@ def make_ask(book_id: str, spec: BookSpec, stage: Stage) -> AskFn:
             "scene": question.scene,
             "field": question.label,
             "role": question.role,
+            **(extra_tags or {}),
         }
+        if question.extra.get("breakdown"):
+            tags["prompt_breakdown"] = question.extra["breakdown"]
         while True:
             try:
                 out = llm_step(book_id, spec.model, request, tags)
@@ -258,10 +269,10 @@ def book_workflow(book_id: str) -> str:
     _stage(book_id, spec, Stage.scenes, "scenes", scene_lists, SceneLists)
 
     book_state_step(book_id, current_stage=Stage.chapters.value)
-    for number in ready_order(outline):
-        chapter_workflow(book_id, number)
+    write_chapters(book_id, spec, outline)
 
     book_state_step(book_id, status="harmonizing", current_stage=Stage.harmonize.value)
+    harmonize_step(book_id)
     manuscript = _assemble(book_id, spec, plan, outline)
     save_artifact_step(book_id, "manuscript", manuscript.model_dump(mode="json"))
     for chapter in outline.chapters:
@@ -277,6 +288,41 @@ def book_workflow(book_id: str) -> str:
         chapter_state_step(book_id, chapter.number, status="completed")
     book_state_step(book_id, status="completed", current_stage=None)
     return "completed"
+
+
+@DBOS.workflow(name="retry", max_recovery_attempts=None)
+def retry_workflow(book_id: str, number: int, level: str, cascade: bool) -> str:
+    """A new version of one chapter of a finished book, reusing everything else; with
+    `cascade`, the chapters that depend on it (directly or not) are rewritten too."""
+    spec = BookSpec.model_validate(load_spec_step(book_id))
+    plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))
+    outline = Outline.model_validate(load_artifact_step(book_id, "outline"))
+    book_state_step(book_id, status="processing", current_stage=Stage.chapters.value)
+    redo = [number] + (dependents(outline, number) if cascade else [])
+    results = {}
+    for chapter in redo:
+        results[chapter] = chapter_workflow(
+            book_id, chapter, level if chapter == number else "write"
+        )
+    book_state_step(book_id, status="harmonizing", current_stage=Stage.harmonize.value)
+    harmonize_step(book_id)
+    manuscript = _assemble(book_id, spec, plan, outline)
+    save_artifact_step(book_id, "manuscript", manuscript.model_dump(mode="json"))
+    write_file_step(MANUSCRIPT_FILE, book_id, to_markdown(manuscript))
+    for chapter, result in results.items():
+        if result["status"] != "failed":
+            chapter_state_step(book_id, chapter, status="completed")
+    book_state_step(book_id, status="completed", current_stage=None)
+    return "completed"
+
+
+def dependents(outline: Outline, number: int) -> list[int]:
+    """Chapters that depend on `number`, directly or through others, in writing order."""
+    found = {number}
+    for chapter in ready_order(outline):
+        if set(outline.chapter(chapter).depends_on) & found:
+            found.add(chapter)
+    return [c for c in ready_order(outline) if c in found and c != number]
 
 
 def ready_order(outline: Outline) -> list[int]:
@@ -306,50 +352,45 @@ def _assemble(book_id: str, spec: BookSpec, plan: StoryPlan, outline: Outline) -
     )
 
 
-@DBOS.workflow(name="chapter", max_recovery_attempts=None)
-def chapter_workflow(book_id: str, number: int) -> int:
-    spec = BookSpec.model_validate(load_spec_step(book_id))
-    plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))
-    cast = Cast.model_validate(load_artifact_step(book_id, "characters"))
-    places = Locations.model_validate(load_artifact_step(book_id, "locations"))
-    outline = Outline.model_validate(load_artifact_step(book_id, "outline"))
-    lists = SceneLists.model_validate(load_artifact_step(book_id, "scenes"))
-    entry = outline.chapter(number)
-    scenes: SceneList = next(s for s in lists.chapters if s.chapter == number)
-    chapter_state_step(book_id, number, status="in_progress")
-
-    before = ""
-    if number > 1:
-        previous = load_artifact_step(book_id, f"chapter:{number - 1}")
-        if previous is not None:
-            before = Chapter.model_validate(previous).scenes[-1]
-    ask = make_ask(book_id, spec, Stage.chapters)
-    texts: list[str] = []
-    for scene in scenes.scenes:
-        variables = scene_vars(spec, plan, cast, places, entry, scene)
-        draft = write_scene(spec, variables, before, ask, number, scene.number)
-        save_artifact_step(
+def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
+    """Every chapter not yet written, until all are: a chapter that fails its quality
+    loop stops only the chapters that depend on it; the book then waits for a resume,
+    which gives the failed chapters (and those waiting on them) a new round."""
+    done: set[int] = set(done_chapters_step(book_id))
+    while True:
+        failed: dict[int, str] = {}
+        todo = [n for n in ready_order(outline) if n not in done]
+        if spec.parallel_chapters > 1:
+            # Drafted at once from the outline; harmonization reconciles them after.
+            queue = chapter_queue_step(book_id, spec.parallel_chapters)
+            handles = [DBOS.enqueue_workflow(queue, chapter_workflow, book_id, n) for n in todo]
+            results = dict(zip(todo, (h.get_result() for h in handles), strict=True))
+        else:
+            results = {}
+            for number in todo:
+                blocked = [d for d in outline.chapter(number).depends_on if d in failed]
+                if blocked:
+                    failed[number] = f"waits on chapter {blocked[0]}"
+                    continue
+                results[number] = chapter_workflow(book_id, number)
+        for number, result in results.items():
+            if result["status"] == "failed":
+                failed[number] = f"failed its quality checks after {result['attempts']} "
+                failed[number] += f"attempts ({result.get('why', '')})"
+            else:
+                done.add(number)
+        if not failed:
+            return
+        summary = "; ".join(f"chapter {n} {why}" for n, why in sorted(failed.items()))
+        first = min(failed)
+        _stop_and_wait(
             book_id,
-            f"draft:{number}:{scene.number}",
-            {"chapter": number, "scene": scene.number, "text": draft},
+            QualityFailed(
+                summary,
+                f"See why with `bookwright show {book_id} verdict:{first}`; "
+                f"`bookwright resume {book_id}` gives them another round",
+            ),
         )
-        edited = edit_scene(spec, variables, draft, ask, number, scene.number)
-        save_artifact_step(
-            book_id,
-            f"scene:{number}:{scene.number}",
-            {
-                "chapter": number,
-                "scene": scene.number,
-                "text": edited,
-                "kept_draft": edited == draft,
-            },
-        )
-        texts.append(edited)
-        before = edited
-    chapter = Chapter(number=number, title=entry.title, scenes=texts)
-    save_artifact_step(book_id, f"chapter:{number}", chapter.model_dump(mode="json"))
-    chapter_state_step(book_id, number, status="generated", word_count=chapter.word_count)
-    return chapter.word_count
 
 
-__all__ = ["ARTIFACT_TYPES", "book_workflow", "chapter_workflow"]
+__all__ = ["ARTIFACT_TYPES", "book_workflow", "chapter_workflow", "retry_workflow"]

@@ -43,6 +43,12 @@ class BookSpec(BaseModel):
     seed: int = Field(default=42, ge=0, le=2**31 - 1)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     pause_at: list[Stage] = Field(default_factory=list, description="Stages to halt at.")
+    judge: bool = Field(
+        default=True, description="Judge each chapter and redo what fails (the quality loop)."
+    )
+    parallel_chapters: int = Field(
+        default=1, ge=1, le=16, description="Chapters drafted at once (1: in order)."
+    )
     author: str = Field(default="bookwright", max_length=200)
     language: str = Field(default="en", max_length=20)
 

@@ -51,9 +51,16 @@ class LLMUsage(BaseModel):
 
 
 class Retries(BaseModel):
+    """The quality loop: retries by level, what they cost, how often the judge passed."""
+
     edit_only: int = 0
     write_only: int = 0
     full_retry: int = 0
+    tokens_by_level: dict[str, int] = {}  # first (the first attempt), edit, write, full
+    verdicts: int = 0
+    passed: int = 0
+    judge_pass_rate: float | None = None  # passed / verdicts
+    failed_chapters: list[int] = []
 
 
 class StatusReport(BaseModel):

@@ -2,8 +2,8 @@
 
 A small model cannot write JSON reliably, but it can write short lines. Each line is
 parsed on its own; a bad line is dropped with the reason and the good ones are kept.
-`accept_lines` has the signature of stages.answers.accept, so the ask loop can dispatch
-`kind="lines"` to it; `ask_lines` is that loop for use until it does.
+`accept_lines` has the signature of stages.answers.accept, which dispatches
+`kind="lines"` to it, so lines asks go through the same ask_until_valid loop.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bookwright.errors import InvalidOutputError
-from bookwright.stages.answers import DEFAULT_ATTEMPTS, Send, looks_like_json
+from bookwright.stages.answers import looks_like_json
 from bookwright.stages.asks import Ask
 
 _BULLET = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.):]|[a-z][.)])\s+")
@@ -67,35 +66,6 @@ def accept_lines(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | 
     return None, str(ask.extra.get("format_hint", "Answer in the line format asked for."))
 
 
-def ask_lines(
-    question: Ask, send: Send, *, temperature: float, seed: int, first_attempt: int = 0
-) -> str:
-    """ask_until_valid for a lines ask: re-asks with the reason, then the fallback."""
-    limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
-    reason, text = None, ""
-    for attempt in range(first_attempt, first_attempt + limit):
-        system, user = question.messages(reason)
-        request = {
-            "system": system,
-            "prompt": user,
-            "max_tokens": question.max_tokens,
-            "temperature": temperature if attempt == 0 else max(temperature, 0.8),
-            "seed": seed + attempt,
-        }
-        text, finish_reason = send(request)
-        value, reason = accept_lines(question, text, finish_reason)
-        if value is not None:
-            return value
-    if question.fallback is not None:
-        return question.fallback
-    raise InvalidOutputError(
-        f"The model gave no usable {question.label} in {limit} attempts ({reason})",
-        "Run `bookwright resume` to try again with new samples",
-        raw=text,
-        attempts=first_attempt + limit,
-    )
-
-
 def lines_ask(**kwargs: Any) -> Ask:
-    """An Ask whose answer is lines; `kind="lines"` until Ask.Kind names it."""
-    return Ask(kind="lines", **kwargs)  # type: ignore[arg-type]
+    """An Ask whose answer is lines (`a | b | c`), checked by accept_lines."""
+    return Ask(kind="lines", **kwargs)

@@ -223,6 +223,10 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
         return None, "The answer was empty."
     if ask.kind == "prose":
         return _prose(ask, raw, finish_reason)
+    if ask.kind == "lines":  # judge verdicts and bible facts, one item a line
+        from bookwright.quality.lines import accept_lines  # it imports this module
+
+        return accept_lines(ask, raw, finish_reason)
     if looks_like_json(raw):
         return None, "Answer in plain words, not JSON."
     if _ECHO.search(raw):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from bookwright.stages.prompts import render
 
-Kind = Literal["title", "name", "place", "sentences", "list", "prose"]
+Kind = Literal["title", "name", "place", "sentences", "list", "prose", "lines"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Ask:
     """One plain-text completion: template, variables, and the kind of answer expected."""
 
     label: str  # e.g. "plan.logline", "write" — recorded with every request
-    role: Literal["planner", "writer", "editor"]
+    role: Literal["planner", "writer", "editor", "judge"]
     template: str
     variables: dict[str, Any]
     kind: Kind

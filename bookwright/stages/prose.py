@@ -59,18 +59,26 @@ def write_scene(
     ask: AskFn,
     chapter: int,
     scene: int,
+    *,
+    context: str = "",
+    breakdown: dict[str, object] | None = None,
+    target_words: int | None = None,
 ) -> str:
+    """A scene draft. `context` (assembled within a token budget from the book so far)
+    replaces the bare tail of the previous scene when given."""
+    words = target_words or spec.words_per_scene
     return ask(
         Ask(
             "write",
             "writer",
             "write_scene.j2",
-            {**variables, "before": tail(before)},
+            {**variables, "before": tail(before), "context": context},
             "prose",
-            max_tokens_for(spec.words_per_scene),
-            target_words=spec.words_per_scene,
+            max_tokens_for(words),
+            target_words=words,
             chapter=chapter,
             scene=scene,
+            extra={"breakdown": breakdown} if breakdown else {},
         )
     )
 

@@ -32,6 +32,7 @@ class BookRecord:
     waiting_workflow: str | None
     wait_token: str | None
     pause_requested: bool
+    active_workflow: str | None
     budget_usd: float | None
     max_tokens: int | None
     created_at: str

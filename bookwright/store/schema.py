@@ -22,6 +22,8 @@ books = sa.Table(
     sa.Column("waiting_workflow", sa.String(200)),  # chapters wait in their own workflow
     sa.Column("wait_token", sa.String(200)),
     sa.Column("pause_requested", sa.Boolean, nullable=False, default=False),
+    # The workflow writing the book now: the book's own, or a `retry` of one chapter.
+    sa.Column("active_workflow", sa.String(200)),
     # Limits checked before every model call; `resume --budget-usd` raises them.
     sa.Column("budget_usd", sa.Float),
     sa.Column("max_tokens", sa.Integer),
@@ -68,6 +70,9 @@ llm_requests = sa.Table(
     sa.Column("scene", sa.Integer),
     sa.Column("field", sa.String(80)),
     sa.Column("role", sa.String(20)),
+    sa.Column("attempt", sa.Integer),  # of the chapter's quality loop; 0 the first
+    sa.Column("retry_level", sa.String(10)),  # edit, write, full; null the first attempt
+    sa.Column("prompt_breakdown", sa.JSON),  # tokens per context section, scene drafts
     sa.Column("provider", sa.String(80), nullable=False),
     sa.Column("model", sa.String(200), nullable=False),
     sa.Column("started_at", sa.String(40), nullable=False),

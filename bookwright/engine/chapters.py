@@ -1,0 +1,400 @@
+"""The chapter workflow: write, edit, judge, and redo only what failed.
+
+One attempt is: (full) a new scene list, (write) new drafts from a bounded context,
+(edit) new edits of the drafts. The judge reads the edited chapter with the results of
+the deterministic checks; `quality.retry.decide` maps the verdict's issues to the level
+to redo, escalating to a full retry after two failed attempts and stopping after the
+maximum. What a level does not redo is kept from the store, never regenerated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbos import DBOS
+
+from bookwright.engine.runtime import runtime
+from bookwright.engine.steps import (
+    chapter_state_step,
+    load_artifact_step,
+    load_spec_step,
+    save_artifact_step,
+)
+from bookwright.model import (
+    BookSpec,
+    Cast,
+    Chapter,
+    ChapterOutline,
+    Locations,
+    Outline,
+    SceneList,
+    SceneLists,
+    Stage,
+    StoryPlan,
+)
+from bookwright.model.quality import Fact, RetryLevel, StoryBible, Verdict
+from bookwright.quality.bible import fact_asks, facts_from
+from bookwright.quality.checks import run_checks
+from bookwright.quality.context import build_context, gather
+from bookwright.quality.judge import judge_asks, verdict
+from bookwright.quality.length import (
+    continuation_words,
+    continue_ask,
+    needs_continuation,
+    scene_budgets,
+    trim_to_paragraph,
+)
+from bookwright.quality.retry import Action, decide
+from bookwright.quality.settings import QualitySettings
+from bookwright.stages.outline import make_scene_list
+from bookwright.stages.prose import edit_scene, scene_vars, write_scene
+from bookwright.store.memory import Memory
+
+SEED_STRIDE = 1000  # each attempt samples anew: seed + attempt * stride
+
+
+@DBOS.step(name="quality_settings")
+def quality_settings_step() -> dict[str, Any]:
+    """The quality settings in force when the chapter starts, recorded for replay."""
+    return runtime().settings.quality.model_dump(mode="json")
+
+
+@DBOS.step(name="bible")
+def bible_step(book_id: str, before_chapter: int) -> list[dict[str, Any]]:
+    """Facts of every chapter before `before_chapter` (each chapter's latest list)."""
+    store = runtime().store
+    facts: list[dict[str, Any]] = []
+    for number in range(1, before_chapter):
+        found = store.get_artifact(book_id, f"facts:{number}")
+        if found is not None:
+            facts += found[1]["facts"]
+    return facts
+
+
+@DBOS.step(name="scene_context")
+def scene_context_step(
+    book_id: str,
+    chapter: dict[str, Any],
+    scene: dict[str, Any],
+    before: str,
+    plan: str,
+    budget: int,
+    n_facts: int,
+    n_passages: int,
+) -> dict[str, Any]:
+    """A scene's context within `budget` tokens, retrieved from the book so far.
+
+    The index is derived data, rebuilt from the store: scene plans as summaries, the
+    written scenes as passages, and the bible's facts. Recorded, so a replay sends the
+    prompt the original run sent.
+    """
+    store = runtime().store
+    number = int(chapter["number"])
+    summaries, passages, chapters, facts = [], [], [], []
+    lists = store.get_artifact(book_id, "scenes")
+    outline = store.get_artifact(book_id, "outline")
+    if lists is not None:
+        for entry in lists[1]["chapters"]:
+            if entry["chapter"] < number:
+                summaries += [
+                    (entry["chapter"], s["number"], s["summary"]) for s in entry["scenes"]
+                ]
+    for k in range(1, number):
+        found = store.get_artifact(book_id, f"chapter:{k}")
+        if found is not None:
+            passages += [(k, i, text) for i, text in enumerate(found[1]["scenes"], start=1)]
+        found_facts = store.get_artifact(book_id, f"facts:{k}")
+        if found_facts is not None:
+            facts.append([Fact.model_validate(f) for f in found_facts[1]["facts"]])
+    previous = ""
+    if outline is not None:
+        for entry in outline[1]["chapters"]:
+            chapters.append((entry["number"], entry["summary"]))
+            if entry["number"] == number - 1:
+                previous = f'Chapter {entry["number"]} "{entry["title"]}": {entry["summary"]}'
+    with Memory.build(
+        summaries=summaries, passages=passages, chapters=[], bible=StoryBible.build(facts)
+    ) as memory:
+        parts = gather(
+            memory,
+            plan=plan,
+            chapter=ChapterOutline.model_validate(chapter),
+            scene=_scene_plan(scene),
+            previous_chapter=previous,
+            before=before,
+            facts=n_facts,
+            passages=n_passages,
+        )
+    context = build_context(parts, budget)
+    return {"context": context.render().strip(), "breakdown": context.breakdown.model_dump()}
+
+
+def _scene_plan(scene: dict[str, Any]) -> Any:
+    from bookwright.model import ScenePlan
+
+    return ScenePlan.model_validate(scene)
+
+
+def chapter_scenes(book_id: str, lists: SceneLists, number: int) -> SceneList:
+    """The chapter's scene list: a full retry's own list, else the book's."""
+    own = load_artifact_step(book_id, f"scenelist:{number}")
+    if own is not None:
+        return SceneList.model_validate(own)
+    return next(s for s in lists.chapters if s.chapter == number)
+
+
+@DBOS.workflow(name="chapter", max_recovery_attempts=None)
+def chapter_workflow(book_id: str, number: int, first_level: str | None = None) -> dict:
+    """Write chapter `number` until the judge passes it or attempts run out.
+
+    `first_level` (edit, write, full) redoes an existing chapter from that phase:
+    `bookwright retry`. Returns {"status": "generated"|"failed", "words", "attempts"}.
+    """
+    from bookwright.engine.workflows import make_ask
+
+    spec = BookSpec.model_validate(load_spec_step(book_id))
+    quality = QualitySettings.model_validate(quality_settings_step())
+    plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))
+    cast = Cast.model_validate(load_artifact_step(book_id, "characters"))
+    places = Locations.model_validate(load_artifact_step(book_id, "locations"))
+    outline = Outline.model_validate(load_artifact_step(book_id, "outline"))
+    lists = SceneLists.model_validate(load_artifact_step(book_id, "scenes"))
+    entry = outline.chapter(number)
+    scenes = chapter_scenes(book_id, lists, number)
+    chapter_state_step(book_id, number, status="in_progress")
+    bible = StoryBible.model_validate({"facts": bible_step(book_id, number)})
+    plan_text = f"{plan.title}: {plan.logline} {plan.setting}"
+
+    drafts: list[str] | None = None
+    if first_level in ("edit", "write"):
+        drafts = _stored_drafts(book_id, number, scenes)
+    level = RetryLevel(first_level) if first_level else RetryLevel.WRITE_ONLY
+    history: list[Verdict] = []
+    attempts: list[dict[str, Any]] = []
+    while True:
+        attempt = len(history)
+        retry_level = level.value if (attempt or first_level) else None
+        tags = {"attempt": attempt, "retry_level": retry_level}
+        seeded = spec.model_copy(update={"seed": spec.seed + attempt * SEED_STRIDE})
+        ask = make_ask(book_id, seeded, Stage.chapters, tags)
+        if level is RetryLevel.FULL_RETRY and (attempt or first_level):
+            scenes = make_scene_list(seeded, plan, cast, places, entry, ask)
+            save_artifact_step(book_id, f"scenelist:{number}", scenes.model_dump(mode="json"))
+        if level is not RetryLevel.EDIT_ONLY or drafts is None:
+            drafts = _write(
+                book_id, seeded, quality, plan, cast, places, entry, scenes, ask, plan_text
+            )
+        texts = _edit(book_id, seeded, plan, cast, places, entry, scenes, drafts, ask)
+        if not spec.judge:
+            attempts.append({"attempt": attempt, "level": retry_level, "judged": False})
+            break
+        judged = _judge(
+            book_id, number, spec, quality, bible, cast, places, entry, scenes, texts, ask
+        )
+        history.append(judged)
+        decision = decide(history, quality)
+        attempts.append(
+            {
+                "attempt": attempt,
+                "level": retry_level,
+                "passed": judged.passed,
+                "score": judged.score,
+                "decision": decision.action.value,
+                "next_level": decision.level.value if decision.level else None,
+                "reason": decision.reason,
+            }
+        )
+        save_artifact_step(
+            book_id,
+            f"verdict:{number}",
+            {"chapter": number, "attempts": attempts, "verdict": judged.model_dump(mode="json")},
+        )
+        if decision.action is not Action.retry:
+            break
+        assert decision.level is not None
+        level = decision.level
+        chapter_state_step(book_id, number, retry_count=len(history))
+
+    chapter = Chapter(number=number, title=entry.title, scenes=texts)
+    save_artifact_step(book_id, f"chapter:{number}", chapter.model_dump(mode="json"))
+    _extract_facts(book_id, number, seeded, cast, places, scenes, texts, ask)
+    failed = bool(history) and not history[-1].passed
+    if failed:
+        last = history[-1]
+        why = "; ".join(
+            f"{i.category.value}: {i.note or i.evidence}"[:120] for i in last.issues[:3]
+        )
+        chapter_state_step(
+            book_id,
+            number,
+            status="failed",
+            word_count=chapter.word_count,
+            retry_count=len(history) - 1,
+        )
+        return {
+            "status": "failed",
+            "words": chapter.word_count,
+            "attempts": len(history),
+            "why": f"score {last.score:g}; {why}" if why else f"score {last.score:g}",
+        }
+    chapter_state_step(
+        book_id,
+        number,
+        status="generated",
+        word_count=chapter.word_count,
+        retry_count=max(0, len(attempts) - 1),
+    )
+    return {"status": "generated", "words": chapter.word_count, "attempts": len(attempts)}
+
+
+def _stored_drafts(book_id: str, number: int, scenes: SceneList) -> list[str] | None:
+    drafts = []
+    for scene in scenes.scenes:
+        found = load_artifact_step(book_id, f"draft:{number}:{scene.number}")
+        if found is None:
+            return None
+        drafts.append(found["text"])
+    return drafts
+
+
+def _write(
+    book_id: str,
+    spec: BookSpec,
+    quality: QualitySettings,
+    plan: StoryPlan,
+    cast: Cast,
+    places: Locations,
+    entry: ChapterOutline,
+    scenes: SceneList,
+    ask: Any,
+    plan_text: str,
+) -> list[str]:
+    """New drafts, each from a bounded context, brought to its word budget."""
+    number = entry.number
+    before = ""
+    if number > 1:
+        previous = load_artifact_step(book_id, f"chapter:{number - 1}")
+        if previous is not None:
+            before = Chapter.model_validate(previous).scenes[-1]
+    budgets = scene_budgets(spec.words_per_scene * len(scenes.scenes), len(scenes.scenes))
+    drafts: list[str] = []
+    for scene, target in zip(scenes.scenes, budgets, strict=True):
+        variables = scene_vars(spec, plan, cast, places, entry, scene)
+        context = scene_context_step(
+            book_id,
+            entry.model_dump(mode="json"),
+            scene.model_dump(mode="json"),
+            before,
+            plan_text,
+            quality.prompt_tokens,
+            quality.retrieved_facts,
+            quality.retrieved_passages,
+        )
+        draft = write_scene(
+            spec,
+            variables,
+            before,
+            ask,
+            number,
+            scene.number,
+            context=context["context"],
+            breakdown=context["breakdown"],
+            target_words=target,
+        )
+        if needs_continuation(draft, target):
+            more = ask(
+                continue_ask(
+                    variables, draft, continuation_words(draft, target), number, scene.number
+                )
+            )
+            if more.strip():
+                draft = f"{draft}\n\n{more.strip()}"
+        draft = trim_to_paragraph(draft, target)
+        save_artifact_step(
+            book_id,
+            f"draft:{number}:{scene.number}",
+            {"chapter": number, "scene": scene.number, "text": draft, "target_words": target},
+        )
+        drafts.append(draft)
+        before = draft
+    return drafts
+
+
+def _edit(
+    book_id: str,
+    spec: BookSpec,
+    plan: StoryPlan,
+    cast: Cast,
+    places: Locations,
+    entry: ChapterOutline,
+    scenes: SceneList,
+    drafts: list[str],
+    ask: Any,
+) -> list[str]:
+    texts = []
+    for scene, draft in zip(scenes.scenes, drafts, strict=True):
+        variables = scene_vars(spec, plan, cast, places, entry, scene)
+        edited = edit_scene(spec, variables, draft, ask, entry.number, scene.number)
+        save_artifact_step(
+            book_id,
+            f"scene:{entry.number}:{scene.number}",
+            {
+                "chapter": entry.number,
+                "scene": scene.number,
+                "text": edited,
+                "kept_draft": edited == draft,
+            },
+        )
+        texts.append(edited)
+    return texts
+
+
+def _judge(
+    book_id: str,
+    number: int,
+    spec: BookSpec,
+    quality: QualitySettings,
+    bible: StoryBible,
+    cast: Cast,
+    places: Locations,
+    entry: ChapterOutline,
+    scenes: SceneList,
+    texts: list[str],
+    ask: Any,
+) -> Verdict:
+    """Deterministic checks first; the judge reads the scenes with what they found."""
+    place_names = [p.name for p in places.locations]
+    checks, found = run_checks(
+        texts,
+        target_words=spec.words_per_scene * len(texts),
+        settings=quality,
+        bible=bible,
+        chapter=number,
+        characters=[c.name for c in cast.characters],
+        places=place_names,
+    )
+    facts = bible.valid_at(number)
+    questions = judge_asks(entry, scenes, texts, facts=facts, findings=found, settings=quality)
+    answers = [ask(q) for q in questions]
+    return verdict(answers, texts, checks, found, quality)
+
+
+def _extract_facts(
+    book_id: str,
+    number: int,
+    spec: BookSpec,
+    cast: Cast,
+    places: Locations,
+    scenes: SceneList,
+    texts: list[str],
+    ask: Any,
+) -> None:
+    """The chapter's facts for the story bible (`bookwright show BOOK bible`)."""
+    names = [c.name for c in cast.characters] + [p.name for p in places.locations]
+    answers = [ask(q) for q in fact_asks(number, scenes, texts, names)]
+    facts = facts_from(answers, texts, number, names)
+    save_artifact_step(
+        book_id,
+        f"facts:{number}",
+        {"chapter": number, "facts": [f.model_dump(mode="json") for f in facts]},
+    )
