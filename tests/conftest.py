@@ -47,7 +47,8 @@ class Workspace:
         if (
             self.settings is not None
             and args
-            and args[0] in {"write", "resume", "approve", "status", "list", "show", "export"}
+            and args[0]
+            in {"write", "resume", "approve", "retry", "status", "list", "show", "export"}
         ):
             cmd += ["--settings", str(self.settings)]
         return cmd

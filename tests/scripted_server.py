@@ -204,8 +204,9 @@ class ScriptedServer:
         truncate_words: int = 0,
         verdicts: dict[int, list[str]] | None = None,
     ) -> None:
-        """`verdicts[chapter][k]` is the judge's answer to every scene of attempt k of
-        that chapter ("{quote}" becomes the scene's first words); then it passes."""
+        """`verdicts[chapter][k]` is the judge's answer the k-th time it reads a scene of
+        that chapter ("S2: ..." for scene 2 only; "{quote}" becomes the scene's first
+        words); after the script, it passes."""
         self.verdicts = verdicts or {}
         self.judged: dict[tuple[int, int], int] = {}
         self.delay_s = delay_s
@@ -281,9 +282,15 @@ class ScriptedServer:
         script = self.verdicts.get(key[0], [])
         if attempt >= len(script):
             return JUDGE_PASS
+        line = script[attempt]
+        only = re.match(r"S(\d+):\s*", line)  # "S2: ..." is scene 2's alone
+        if only:
+            if int(only.group(1)) != key[1]:
+                return JUDGE_PASS
+            line = line[only.end() :]
         scene = prompt.split("Scene text:\n", 1)[-1]
         quote = " ".join(re.sub(r"[^\w\s']", " ", scene).split()[:6])
-        return script[attempt].replace("{quote}", quote)
+        return line.replace("{quote}", quote)
 
     @property
     def base_url(self) -> str:

@@ -48,7 +48,12 @@ def test_write_completes_and_status_follows_the_contract(workspace: Workspace) -
         "errors_by_class",
     } <= llm.keys()
     assert llm["requests_sent"] > 0 and llm["completion_tokens"] > 0
-    assert status["retries"] == {"edit_only": 0, "write_only": 0, "full_retry": 0}
+    retries = status["retries"]
+    assert (retries["edit_only"], retries["write_only"], retries["full_retry"]) == (0, 0, 0)
+    # The scripted judge passes both chapters at the first attempt: no retry was paid for.
+    assert (retries["verdicts"], retries["passed"], retries["judge_pass_rate"]) == (2, 2, 1.0)
+    assert retries["failed_chapters"] == []
+    assert set(retries["tokens_by_level"]) == {"first"} and retries["tokens_by_level"]["first"] > 0
 
     listed = workspace.run("list", "--json").json()
     assert [b["book_id"] for b in listed] == ["b1"]

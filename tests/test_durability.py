@@ -59,6 +59,7 @@ def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore
         "1",
         "--temperature",
         "0",
+        "--no-judge",  # SIGKILL is under test; the scripted test above runs the judge
     ]
     # A 135M model sometimes gives no usable answer for a field; the durability under test
     # needs a book that completes, so take the first seed whose clean run does.

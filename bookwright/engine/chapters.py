@@ -171,6 +171,9 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
     level = RetryLevel(first_level) if first_level else RetryLevel.WRITE_ONLY
     history: list[Verdict] = []
     attempts: list[dict[str, Any]] = []
+    texts: list[str] = []
+    answers: list[str] = []  # the judge's answer per scene, reused for scenes kept
+    only: set[int] | None = None  # scenes a retry redoes; None: every scene
     while True:
         attempt = len(history)
         retry_level = level.value if (attempt or first_level) else None
@@ -180,16 +183,40 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
         if level is RetryLevel.FULL_RETRY and (attempt or first_level):
             scenes = make_scene_list(seeded, plan, cast, places, entry, ask)
             save_artifact_step(book_id, f"scenelist:{number}", scenes.model_dump(mode="json"))
+            only = None
         if level is not RetryLevel.EDIT_ONLY or drafts is None:
             drafts = _write(
-                book_id, seeded, quality, plan, cast, places, entry, scenes, ask, plan_text
+                book_id,
+                seeded,
+                quality,
+                plan,
+                cast,
+                places,
+                entry,
+                scenes,
+                ask,
+                plan_text,
+                drafts if only else None,
+                only,
             )
-        texts = _edit(book_id, seeded, plan, cast, places, entry, scenes, drafts, ask)
+        texts = _edit(book_id, seeded, plan, cast, places, entry, scenes, drafts, ask, texts, only)
         if not spec.judge:
             attempts.append({"attempt": attempt, "level": retry_level, "judged": False})
             break
-        judged = _judge(
-            book_id, number, spec, quality, bible, cast, places, entry, scenes, texts, ask
+        judged, answers = _judge(
+            book_id,
+            number,
+            spec,
+            quality,
+            bible,
+            cast,
+            places,
+            entry,
+            scenes,
+            texts,
+            ask,
+            answers if only else None,
+            only,
         )
         history.append(judged)
         decision = decide(history, quality)
@@ -202,6 +229,7 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
                 "decision": decision.action.value,
                 "next_level": decision.level.value if decision.level else None,
                 "reason": decision.reason,
+                "scenes": sorted(only) if only else "all",
             }
         )
         save_artifact_step(
@@ -213,6 +241,10 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
             break
         assert decision.level is not None
         level = decision.level
+        # Issues the judge tied to scenes are fixed in those scenes alone; a chapter-wide
+        # issue (length, repetition across scenes) or a full retry redoes every scene.
+        scene_of = [i.scene for i in decision.causes]
+        only = set(scene_of) if scene_of and None not in scene_of else None  # type: ignore[arg-type]
         chapter_state_step(book_id, number, retry_count=len(history))
 
     chapter = Chapter(number=number, title=entry.title, scenes=texts)
@@ -268,8 +300,11 @@ def _write(
     scenes: SceneList,
     ask: Any,
     plan_text: str,
+    kept: list[str] | None = None,
+    only: set[int] | None = None,
 ) -> list[str]:
-    """New drafts, each from a bounded context, brought to its word budget."""
+    """New drafts, each from a bounded context, brought to its word budget; with `only`,
+    just those scenes, the others `kept`."""
     number = entry.number
     before = ""
     if number > 1:
@@ -278,7 +313,11 @@ def _write(
             before = Chapter.model_validate(previous).scenes[-1]
     budgets = scene_budgets(spec.words_per_scene * len(scenes.scenes), len(scenes.scenes))
     drafts: list[str] = []
-    for scene, target in zip(scenes.scenes, budgets, strict=True):
+    for index, (scene, target) in enumerate(zip(scenes.scenes, budgets, strict=True)):
+        if kept is not None and only is not None and scene.number not in only:
+            drafts.append(kept[index])
+            before = kept[index]
+            continue
         variables = scene_vars(spec, plan, cast, places, entry, scene)
         context = scene_context_step(
             book_id,
@@ -330,9 +369,14 @@ def _edit(
     scenes: SceneList,
     drafts: list[str],
     ask: Any,
+    kept: list[str] | None = None,
+    only: set[int] | None = None,
 ) -> list[str]:
     texts = []
-    for scene, draft in zip(scenes.scenes, drafts, strict=True):
+    for index, (scene, draft) in enumerate(zip(scenes.scenes, drafts, strict=True)):
+        if kept and only is not None and scene.number not in only:
+            texts.append(kept[index])
+            continue
         variables = scene_vars(spec, plan, cast, places, entry, scene)
         edited = edit_scene(spec, variables, draft, ask, entry.number, scene.number)
         save_artifact_step(
@@ -361,8 +405,11 @@ def _judge(
     scenes: SceneList,
     texts: list[str],
     ask: Any,
-) -> Verdict:
-    """Deterministic checks first; the judge reads the scenes with what they found."""
+    kept: list[str] | None = None,
+    only: set[int] | None = None,
+) -> tuple[Verdict, list[str]]:
+    """Deterministic checks first; the judge reads the scenes with what they found.
+    With `only`, the judge reads just the scenes redone; the others keep their answer."""
     place_names = [p.name for p in places.locations]
     checks, found = run_checks(
         texts,
@@ -375,8 +422,11 @@ def _judge(
     )
     facts = bible.valid_at(number)
     questions = judge_asks(entry, scenes, texts, facts=facts, findings=found, settings=quality)
-    answers = [ask(q) for q in questions]
-    return verdict(answers, texts, checks, found, quality)
+    answers = [
+        kept[i] if kept and only is not None and q.scene not in only else ask(q)
+        for i, q in enumerate(questions)
+    ]
+    return verdict(answers, texts, checks, found, quality), answers
 
 
 def _extract_facts(

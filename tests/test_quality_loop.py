@@ -1,0 +1,171 @@
+"""The quality loop end to end: scripted judge verdicts through the CLI and the real
+engine (DBOS, SQLite), against the scripted local model server."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bookwright.store import Store
+from tests.conftest import SMALL, Workspace
+from tests.scripted_server import ScriptedServer
+
+PROSE = 'prose | major | "{quote}" | the prose is flat'
+DIALOGUE = 'dialogue | major | "{quote}" | the dialogue is stiff'
+STRUCTURE = 'structure | critical | "{quote}" | the scene does not do what the outline says'
+
+
+def start(tmp_path: Path, verdicts: dict[int, list[str]], settings: str = "") -> tuple:
+    server = ScriptedServer(verdicts=verdicts).__enter__()
+    path = tmp_path / "bookwright.toml"
+    path.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n{settings}')
+    return Workspace(tmp_path / "home", path), server
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ScriptedServer]]:
+    started: list[ScriptedServer] = []
+    yield started
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+def store(ws: Workspace) -> Store:
+    return Store(f"sqlite:///{ws.home / 'bookwright.sqlite'}")
+
+
+def versions(ws: Workspace, book: str) -> dict[str, int]:
+    db = store(ws)
+    return {name: db.get_artifact(book, name)[0] for name in db.artifact_names(book)}  # type: ignore[index]
+
+
+def requests(ws: Workspace, book: str) -> list[dict]:
+    return store(ws).requests(book)
+
+
+def write(ws: Workspace, book: str, *extra: str) -> None:
+    run = ws.run("write", *SMALL, "--model", "scripted:m", "--book-id", book, *extra)
+    assert run.code == 0, run.err
+
+
+def test_edit_only_retry_keeps_the_drafts_and_sends_no_write(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {1: [PROSE]})
+    servers.append(server)
+    write(ws, "e")
+    attempt_1 = [r for r in requests(ws, "e") if r["chapter"] == 1 and r["attempt"] == 1]
+    assert attempt_1 and {r["retry_level"] for r in attempt_1} == {"edit"}
+    assert not [r for r in attempt_1 if r["field"] in ("write", "continue")]
+    seen = versions(ws, "e")
+    assert seen["draft:1:1"] == seen["draft:1:2"] == 1  # kept, not regenerated
+    assert seen["scene:1:1"] == seen["scene:1:2"] == 2  # edited again
+    assert seen["scene:2:1"] == 1 and "scenelist:1" not in seen
+    stats = ws.run("stats", "e", "--json").json()
+    assert stats["retries"]["edit_only"] == 1 and stats["retries"]["full_retry"] == 0
+    assert stats["retries"]["tokens_by_level"]["edit"] > 0
+    assert stats["retries"]["judge_pass_rate"] == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_write_retry_then_escalation_to_full(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {1: [DIALOGUE, PROSE]})
+    servers.append(server)
+    write(ws, "w")
+    levels = [a["level"] for a in ws.run("show", "w", "verdict:1", "--json").json()["attempts"]]
+    # dialogue -> write; the second failure escalates to a full retry whatever its category
+    assert levels == [None, "write", "full"]
+    seen = versions(ws, "w")
+    assert seen["draft:1:1"] == 3 and seen["scenelist:1"] == 1
+    status = ws.run("status", "w", "--json").json()
+    assert status["retries"]["write_only"] == 1 and status["retries"]["full_retry"] == 1
+    assert status["chapters"][0]["retry_count"] == 2
+
+
+def test_selective_retry_off_always_redoes_the_chapter(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {1: [PROSE]}, "[quality]\nselective = false\n")
+    servers.append(server)
+    write(ws, "f")
+    levels = [a["level"] for a in ws.run("show", "f", "verdict:1", "--json").json()["attempts"]]
+    assert levels == [None, "full"]
+
+
+def test_a_failed_chapter_does_not_stop_independent_ones(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {1: [STRUCTURE] * 3})
+    servers.append(server)
+    args = [*SMALL, "--chapters", "3", "--model", "scripted:m", "--book-id", "i"]
+    assert ws.run("write", *args, "--pause-at", "outline").code == 3
+    outline = ws.run("show", "i", "outline", "--json").json()
+    outline["chapters"][1]["depends_on"] = []  # chapter 2 no longer needs chapter 1
+    edit = tmp_path / "outline.json"
+    edit.write_text(json.dumps(outline))
+    run = ws.run("approve", "i", "--edit", str(edit))
+    assert run.code == 1, run.err
+    assert "chapter 1 failed its quality checks after 3 attempts" in run.err
+    assert "bookwright resume i" in run.err
+    status = ws.run("status", "i", "--json").json()
+    assert [c["status"] for c in status["chapters"]] == ["failed", "generated", "generated"]
+    assert status["retries"]["failed_chapters"] == [1]
+    last = ws.run("show", "i", "verdict:1", "--json").json()
+    assert not last["verdict"]["passed"] and last["verdict"]["issues"][0]["category"] == "structure"
+
+    resumed = ws.run("resume", "i")  # the judge's script is spent: the next round passes
+    assert resumed.code == 0, resumed.err
+    seen = versions(ws, "i")
+    assert seen["chapter:2"] == 1 and seen["chapter:3"] == 1  # kept through the resume
+
+
+def test_retry_one_chapter_leaves_the_others_alone(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {})
+    servers.append(server)
+    write(ws, "r", "--chapters", "3")
+    before = versions(ws, "r")
+    run = ws.run("retry", "r", "--chapter", "2", "--level", "write")
+    assert run.code == 0, run.err
+    after = versions(ws, "r")
+    changed = {n for n in after if after[n] != before.get(n)}
+    assert {"chapter:2", "draft:2:1", "draft:2:2", "scene:2:1", "scene:2:2"} <= changed
+    assert not {n for n in changed if n.endswith((":1", ":3")) and n.startswith("chapter:")}
+    assert not [n for n in changed if n.startswith(("draft:1", "draft:3", "scene:3", "scene:1"))]
+    assert after["manuscript"] == before["manuscript"] + 1
+
+    cascade = ws.run("retry", "r", "--chapter", "2", "--level", "edit", "--cascade")
+    assert cascade.code == 0, cascade.err
+    final = versions(ws, "r")
+    assert final["chapter:3"] == after["chapter:3"] + 1 and final["chapter:1"] == 1
+    assert final["draft:2:1"] == after["draft:2:1"]  # edit level: drafts kept
+
+    bad = ws.run("retry", "r", "--chapter", "9")
+    assert bad.code == 2 and "no chapter 9" in bad.err
+
+
+def test_bible_context_breakdown_and_harmonization(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {})
+    servers.append(server)
+    write(ws, "b", "--chapters", "3")
+    bible = ws.run("show", "b", "bible", "--json").json()
+    assert bible["facts"] and {f["from_chapter"] for f in bible["facts"]} == {1, 2, 3}
+    writes = [r for r in requests(ws, "b") if r["field"] == "write"]
+    assert len(writes) == 6
+    for r in writes:
+        breakdown = r["prompt_breakdown"]
+        assert "chapter_outline" in breakdown["sections"]
+        assert sum(breakdown["sections"].values()) <= breakdown["budget"]
+    later = next(r for r in writes if r["chapter"] == 3)["prompt_breakdown"]["sections"]
+    assert "facts" in later and "passages" in later  # retrieved from chapters 1 and 2
+    harmony = ws.run("show", "b", "harmonization", "--json").json()
+    assert harmony["changes"] == [] and harmony["open_questions"] == []
+
+
+def test_parallel_chapters_run_on_the_books_own_queue(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {})
+    servers.append(server)
+    write(ws, "p", "--chapters", "3", "--parallel-chapters", "3")
+    status = ws.run("status", "p", "--json").json()
+    assert [c["status"] for c in status["chapters"]] == ["completed"] * 3
+    db = sqlite3.connect(ws.home / "books" / "p" / "dbos.sqlite")
+    queued = db.execute(
+        "SELECT count(*) FROM workflow_status WHERE queue_name = 'chapters-p'"
+    ).fetchone()[0]
+    assert queued == 3
