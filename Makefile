@@ -42,7 +42,24 @@ test: $(VENV)/.test-installed
 		command -v epubcheck >/dev/null || \
 			echo "epubcheck is missing (apt-get install epubcheck): EPUB checks are skipped"; \
 	fi
+	@# The dashboard's browser test drives Debian's Chromium through Playwright.
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true; \
+		fi; \
+		command -v chromium >/dev/null || \
+			echo "chromium is missing (apt-get install chromium): the browser test is skipped"; \
+	fi
+	@# The workers test starts a throwaway cluster with Debian's PostgreSQL server binaries.
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || true; \
+		fi; \
+		ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
+			echo "PostgreSQL is missing (apt-get install postgresql): the workers tests are skipped"; \
+	fi
 	$(BIN)/ruff check bookwright tests bench
+	$(BIN)/mypy bookwright
 	$(BIN)/python -m pytest -q
 
 bench: install

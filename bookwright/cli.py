@@ -30,7 +30,7 @@ from bookwright.errors import (
     UsageError,
 )
 from bookwright.model import BookSpec
-from bookwright.model.status import StatusReport
+from bookwright.model.status import Retries, StatusReport
 from bookwright.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -104,11 +104,19 @@ def write(
     ] = None,
     budget_usd: BudgetOpt = None,
     max_tokens: MaxTokensOpt = None,
+    detach: Annotated[
+        bool,
+        typer.Option(help="Queue the book for `bookwright worker` processes (PostgreSQL)."),
+    ] = False,
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write a new book."""
     try:
         settings = _settings(settings_file)
+        if detach:
+            from bookwright.cli_workers import check_detach
+
+            check_detach(settings)
         values: dict[str, Any] = _read_spec(spec_file) if spec_file else {}
         flags = {
             "title": title,
@@ -136,6 +144,10 @@ def write(
     except BookwrightError as error:
         _fail(error)
     out.print(f"Book id: [bold]{new_id}[/]", highlight=False)
+    if detach:
+        from bookwright.cli_workers import detach_book
+
+        detach_book(settings, new_id)
     _run(settings, new_id)
 
 
@@ -237,16 +249,7 @@ def retry(
 
     try:
         settings = _settings(settings_file)
-        books = _books(settings)
-        report = books.status(book)
-        if level not in ("edit", "write", "full"):
-            raise UsageError(f"Unknown level {level!r}", "Use --level edit, write or full")
-        numbers = [c.number for c in report.chapters]
-        if chapter not in numbers:
-            raise UsageError(
-                f"Book {book!r} has no chapter {chapter}",
-                f"Its chapters are {', '.join(map(str, numbers)) or 'not planned yet'}",
-            )
+        _books(settings).check_retry(book, chapter, level)
     except BookwrightError as error:
         _fail(error)
     out.print(
@@ -262,37 +265,14 @@ def retry(
 def stats(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None) -> None:
     """The quality loop's figures: retries by level, their tokens, the judge's pass rate."""
     try:
-        books = _books(_settings(settings_file))
-        report = books.status(book)
-        chapters = []
-        for c in report.chapters:
-            try:
-                found = books.artifact(book, f"verdict:{c.number}")
-            except UsageError:
-                found = {"attempts": []}
-            chapters.append(
-                {
-                    "chapter": c.number,
-                    "status": c.status.value,
-                    "words": c.word_count,
-                    "target_words": c.target_words,
-                    "attempts": found.get("attempts", []),
-                    "score": (found.get("verdict") or {}).get("score"),
-                }
-            )
+        data = _books(_settings(settings_file)).stats(book)
     except BookwrightError as error:
         _fail(error)
-    data = {
-        "book_id": book,
-        "retries": report.retries.model_dump(),
-        "chapters": chapters,
-        "requests_sent": report.llm.requests_sent,
-        "tokens": report.llm.prompt_tokens + report.llm.completion_tokens,
-    }
     if json_:
         print(json.dumps(data, indent=2))
         return
-    r = report.retries
+    r = Retries.model_validate(data["retries"])
+    chapters = data["chapters"]
     rate = "n/a" if r.judge_pass_rate is None else f"{100 * r.judge_pass_rate:.0f}%"
     out.print(
         f"judge: {r.passed}/{r.verdicts} verdicts passed ({rate}); retries: "
@@ -346,9 +326,12 @@ def _run(
     resume: bool = False,
     retry: Any = None,
 ) -> NoReturn:
+    from bookwright.cli_workers import worker_notice
     from bookwright.engine.runner import run_book
     from bookwright.engine.status import live_position
 
+    if notice := worker_notice(settings, book_id):  # Postgres: workers write the book
+        err.print(f"[yellow]note:[/] {escape(notice)}", highlight=False, soft_wrap=True)
     code = EXIT_FAILED
     # SIGTERM (systemd, docker stop, kill) stops as gracefully as a first Ctrl+C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -773,7 +756,13 @@ def _validate_spec(values: dict[str, Any]) -> BookSpec:
         ) from None
 
 
+from bookwright.web.cli import serve  # noqa: E402  (the web face's one command)
 
+app.command()(serve)
+from bookwright.cli_workers import db_app, worker  # noqa: E402  (scaling out on Postgres)
+
+app.command()(worker)
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:

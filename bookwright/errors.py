@@ -42,6 +42,10 @@ class BookNotFound(UsageError):
     pass
 
 
+class ChapterNotFound(UsageError):
+    """A chapter number the book's outline does not have."""
+
+
 class InvalidArtifact(UsageError):
     """An edited artifact that fails its schema."""
 

@@ -1,4 +1,4 @@
-"""Book operations shared by the CLI and (later) the web app: create, run, approve, show."""
+"""Book operations shared by the CLI and the web app: create, run, approve, show."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from bookwright.engine.status import book_status
-from bookwright.errors import BookLocked, BookNotFound, InvalidArtifact, UsageError
+from bookwright.errors import (
+    BookLocked,
+    BookNotFound,
+    ChapterNotFound,
+    InvalidArtifact,
+    UsageError,
+)
 from bookwright.llm.registry import parse_model
 from bookwright.model import BookSpec, SceneLists
 from bookwright.model.artifacts import ARTIFACT_TYPES
@@ -25,6 +31,8 @@ from bookwright.settings import ROLES, Settings
 from bookwright.store import BookRecord, Store
 
 STOPPED = {"completed", "failed", "halted", "paused"}
+RETRY_LEVELS = ("edit", "write", "full")
+ISSUE_FIELDS = ("scene", "category", "severity", "evidence", "note", "source")
 
 
 def slug(text: str) -> str:
@@ -37,6 +45,7 @@ class Books:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store = store or Store(settings.store_url)
+        self._dispatcher: Any = None  # engine.dispatch.Dispatcher, on Postgres only
 
     def create(
         self,
@@ -96,7 +105,9 @@ class Books:
         return self._report(self.get(book_id))
 
     def all(self) -> list[StatusReport]:
-        return [self._report(b) for b in self.store.list_books()]
+        records = self.store.list_books()
+        running = self._running(records) if self.settings.on_postgres else None
+        return [self._report(b, running) for b in records]
 
     def bible(self, book_id: str) -> dict[str, Any]:
         """The story bible: every fact with the chapters it holds for."""
@@ -109,10 +120,65 @@ class Books:
                 per_chapter.append([Fact.model_validate(f) for f in found[1]["facts"]])
         return StoryBible.build(per_chapter).model_dump(mode="json")
 
-    def _report(self, book: BookRecord) -> StatusReport:
-        report = book_status(self.store, book)
-        report.running = writer_alive(self.settings.book_dir(book.id))
+    def check_retry(self, book_id: str, chapter: int, level: str) -> StatusReport:
+        """Refuse a chapter retry with an unknown level or chapter; the book's state is
+        checked again by the writer, under the book's lock."""
+        report = self.status(book_id)
+        if level not in RETRY_LEVELS:
+            raise UsageError(f"Unknown level {level!r}", "Use level edit, write or full")
+        numbers = [c.number for c in report.chapters]
+        if chapter not in numbers:
+            raise ChapterNotFound(
+                f"Book {book_id!r} has no chapter {chapter}",
+                f"Its chapters are {', '.join(map(str, numbers)) or 'not planned yet'}",
+            )
         return report
+
+    def stats(self, book_id: str) -> dict[str, Any]:
+        """The quality loop's figures (`bookwright stats --json`, `GET .../stats`): retries
+        by level and their tokens, the judge's pass rate, and per chapter its attempts and
+        the issues of its last verdict."""
+        report = self.status(book_id)
+        chapters = []
+        for c in report.chapters:
+            found = self.store.get_artifact(book_id, f"verdict:{c.number}")
+            record = found[1] if found else {}
+            last = record.get("verdict") or {}
+            chapters.append(
+                {
+                    "chapter": c.number,
+                    "status": c.status.value,
+                    "words": c.word_count,
+                    "target_words": c.target_words,
+                    "attempts": record.get("attempts", []),
+                    "score": last.get("score"),
+                    "passed": last.get("passed"),
+                    "issues": [{k: i.get(k) for k in ISSUE_FIELDS} for i in last.get("issues", [])],
+                }
+            )
+        return {
+            "book_id": book_id,
+            "retries": report.retries.model_dump(),
+            "chapters": chapters,
+            "requests_sent": report.llm.requests_sent,
+            "tokens": report.llm.prompt_tokens + report.llm.completion_tokens,
+        }
+
+    def _report(self, book: BookRecord, running: set[str] | None = None) -> StatusReport:
+        report = book_status(self.store, book)
+        if self.settings.on_postgres:  # a live worker on any machine
+            running = self._running([book]) if running is None else running
+            report.running = book.id in running
+        else:
+            report.running = writer_alive(self.settings.book_dir(book.id))
+        return report
+
+    def _running(self, records: list[BookRecord]) -> set[str]:
+        from bookwright.engine.dispatch import Dispatcher, running_books
+
+        if self._dispatcher is None:  # one DBOS client, reused by `status --watch`
+            self._dispatcher = Dispatcher(self.settings)
+        return running_books(self._dispatcher, self.store, records)
 
     def artifact(self, book_id: str, name: str, version: int | None = None) -> dict[str, Any]:
         self.get(book_id)

@@ -51,6 +51,9 @@ class Engine:
             "application_version": WORKFLOW_VERSION,
             "executor_id": self.executor_id,
             "log_level": "ERROR",
+            # A shared Postgres is migrated once, by `bookwright db migrate`, not by
+            # every worker at start: workers may lack DDL rights and would race.
+            "run_migrations": not self.settings.on_postgres,
         }
         DBOS(config=config)
         DBOS.launch()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from dbos import DBOS, SetWorkflowID
 
-from bookwright.engine.books import BookLock, Books, wait_until_stopped, writer_alive
+from bookwright.engine.books import BookLock, Books, wait_until_stopped
 from bookwright.engine.engine import Engine
 from bookwright.engine.workflows import (
     RESUME_TOPIC,
@@ -32,6 +32,16 @@ class RetryRequest:
     level: str = "full"  # edit, write or full
     cascade: bool = False  # also redo the chapters that depend on it
 
+    def cli_args(self) -> list[str]:
+        """The options of `bookwright retry BOOK` that ask for this."""
+        return [
+            "--chapter",
+            str(self.chapter),
+            "--level",
+            self.level,
+            *(["--cascade"] if self.cascade else []),
+        ]
+
 
 def executor_id(book_id: str) -> str:
     """One executor per book, so resuming one book never recovers (and pays for) another."""
@@ -47,6 +57,7 @@ def run_book(
     on_tick: Callable[[StatusReport], None] | None = None,
     on_interrupt: Callable[[], None] | None = None,
     retry: RetryRequest | None = None,
+    detach: bool = False,
 ) -> StatusReport:
     """Start, resume or approve-and-continue `book_id`, and return its status once stopped.
 
@@ -86,6 +97,21 @@ def run_book(
         else:
             books.store.update_book(book_id, status="processing")
         clear_pause(settings, books, book_id)
+        if settings.on_postgres:  # workers write it; this process queues it (and watches)
+            from bookwright.engine.dispatch import hand_to_workers, workflow_error
+
+            retrying = (retry.chapter, retry.level, retry.cascade) if retry else None
+            done = hand_to_workers(settings, books.store, book, approve=approve, retry=retrying)
+            if detach:
+                return books.status(book_id)
+            return _watch(
+                books,
+                book_id,
+                on_tick,
+                on_interrupt,
+                done,
+                lambda: workflow_error(settings, books.get(book_id)),
+            )
         engine = Engine(settings, executor_id=executor_id(book_id), book_id=book_id)
         engine.launch()  # recovers this book's pending workflows, if any
         if retry is not None:  # a new workflow of its own; `resume` continues it
@@ -122,26 +148,40 @@ def run_book(
             status = handle.get_status()
             return status is not None and status.status in FINISHED
 
+        def error() -> object:
+            status = handle.get_status()
+            return getattr(status, "error", None) if status else None
+
+        return _watch(books, book_id, on_tick, on_interrupt, finished, error)
+
+
+def _watch(
+    books: Books,
+    book_id: str,
+    on_tick: Callable[[StatusReport], None] | None,
+    on_interrupt: Callable[[], None] | None,
+    finished: Callable[[], bool],
+    error: Callable[[], object],
+) -> StatusReport:
+    """Follow the book until it stops; Ctrl+C asks it to pause at the next step boundary."""
+    try:
+        report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
+    except KeyboardInterrupt:
+        # First Ctrl+C (or SIGTERM): stop at the next step boundary, keep waiting for it.
+        books.store.update_book(book_id, pause_requested=True)
+        if on_interrupt is not None:
+            on_interrupt()
         try:
             report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
-        except KeyboardInterrupt:
-            # First Ctrl+C (or SIGTERM): stop at the next step boundary, keep waiting for it.
-            books.store.update_book(book_id, pause_requested=True)
-            if on_interrupt is not None:
-                on_interrupt()
-            try:
-                report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
-            except KeyboardInterrupt:  # second Ctrl+C: stop now; the database has the rest
-                books.store.update_book(book_id, status="paused")
-                raise
-        if report.status.value in ("processing", "harmonizing") and finished():
-            status = handle.get_status()
-            error = getattr(status, "error", None) if status else None
-            books.store.update_book(
-                book_id, status="failed", error=redact(f"{error}")[:500], error_class="internal"
-            )
-            report = books.status(book_id)
-        return report
+        except KeyboardInterrupt:  # second Ctrl+C: stop now; the database has the rest
+            books.store.update_book(book_id, status="paused")
+            raise
+    if report.status.value in ("processing", "harmonizing") and finished():
+        books.store.update_book(
+            book_id, status="failed", error=redact(f"{error()}")[:500], error_class="internal"
+        )
+        report = books.status(book_id)
+    return report
 
 
 def _artifact_for(stage: str) -> str:
@@ -162,7 +202,7 @@ def request_pause(settings: Settings, books: Books, book_id: str) -> bool:
             f"See `bookwright status {book_id}`",
         )
     books.store.update_book(book_id, pause_requested=True)
-    if writer_alive(settings.book_dir(book_id)):
+    if books.status(book_id).running:  # a writer here, or a live worker on Postgres
         return True
     books.store.update_book(book_id, status="paused")  # interrupted earlier: say so
     return False

@@ -17,6 +17,7 @@ from bookwright.llm import CompletionRequest
 from bookwright.llm.registry import parse_model
 from bookwright.llm.resilient import call_with_fallback
 from bookwright.llm.usage import cost_usd, estimate_tokens
+from bookwright.store.rate_limits import take_slot
 
 
 @DBOS.step(name="llm")
@@ -38,7 +39,7 @@ def llm_step(book_id: str, model: str, request: dict[str, Any], tags: dict[str, 
         rt.settings.llm,
         timeout_s=rt.settings.llm.timeout_for(role),
         stopping=lambda: _pause_requested(book_id),
-        before_send=lambda spec: _check_budget(book_id, spec, request),
+        before_send=lambda spec: _before_send(book_id, spec, request),
     )
     return completion.as_dict()
 
@@ -50,6 +51,20 @@ def _pause_requested(book_id: str) -> PauseRequested | None:
             f"Book {book_id} paused", f"Continue with `bookwright resume {book_id}`"
         )
     return None
+
+
+def _before_send(book_id: str, model: str, request: dict[str, Any]) -> None:
+    """The budget first (a refused call takes no slot), then the provider's rate limit,
+    shared by every worker through the database (store/rate_limits.py)."""
+    _check_budget(book_id, model, request)
+    rt = runtime()
+    provider = parse_model(model, rt.settings).provider
+    take_slot(
+        rt.store.engine,
+        provider,
+        rt.settings.rate_limits.get(provider),
+        stopping=lambda: _pause_requested(book_id),
+    )
 
 
 def _check_budget(book_id: str, model: str, request: dict[str, Any]) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bookwright.errors import ConfigError
 from bookwright.store import schema as t
+from bookwright.store.migrate import pending, upgrade
 
 
 def now_iso() -> str:
@@ -42,6 +44,9 @@ class BookRecord:
 def make_engine(url: str) -> sa.Engine:
     """An engine for `url`; SQLite files get WAL and a busy timeout for concurrent readers."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg 3 (what DBOS uses too); a bare postgresql:// would ask for psycopg2.
+        return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
     if parsed.database:
@@ -76,7 +81,16 @@ def create_schema(engine: sa.Engine) -> None:
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        create_schema(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            create_schema(self.engine)
+            upgrade(self.engine)  # columns a newer bookwright added to an older file
+        elif missing := pending(self.engine):
+            self.engine.dispose()
+            raise ConfigError(
+                f"The database at {make_url(url).render_as_string(hide_password=True)} lacks "
+                f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}",
+                "Create or upgrade it with `bookwright db migrate`",
+            )
 
     def close(self) -> None:
         self.engine.dispose()

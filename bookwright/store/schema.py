@@ -85,3 +85,13 @@ llm_requests = sa.Table(
     sa.Column("error_class", sa.String(40)),
     sa.Column("error_message", sa.Text),
 )
+
+# One row per request about to be sent to a rate-limited provider, by any process or
+# worker: the sliding window of `[rate_limits.PROVIDER]` is counted here.
+rate_slots = sa.Table(
+    "rate_slots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String(80), nullable=False, index=True),
+    sa.Column("sent_at", sa.Float, nullable=False),  # epoch seconds, the database's clock
+)

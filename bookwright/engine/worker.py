@@ -1,0 +1,106 @@
+"""`bookwright worker`: a long-lived process that writes the books queued on Postgres.
+
+Each worker has its own executor id, stable across restarts. On launch DBOS recovers
+the workflows left PENDING under that id (the books the worker was writing when it
+died) and puts them back on their queues; any live worker may then take them. A
+worker listens to every queue of the bookwright application: `books` and the
+per-book chapter queues. Limits live in the database, so they hold across machines:
+`books` allows `workers.concurrency` books per worker and `workers.max_books` in all;
+`[rate_limits]` caps the requests sent to each provider (store/rate_limits.py).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from dbos import DBOS
+
+from bookwright.engine.dispatch import BOOKS_QUEUE
+from bookwright.engine.engine import Engine
+from bookwright.engine.leases import ExecutorLease
+from bookwright.errors import ConfigError
+from bookwright.settings import Settings
+
+POLL_S = 2.0
+
+
+def default_executor_id(settings: Settings) -> str:
+    """Stable across restarts on one machine, so a restarted worker recovers its books."""
+    return settings.workers.executor_id or f"worker-{socket.gethostname()}"
+
+
+def register_books_queue(concurrency: int, max_books: int | None) -> None:
+    """The queue's limits are rows in the system database, read by every worker."""
+    DBOS.register_queue(
+        BOOKS_QUEUE,
+        # DBOS refuses a per-worker limit above the global one.
+        worker_concurrency=min(concurrency, max_books) if max_books else concurrency,
+        global_concurrency=max_books,
+        on_conflict="always_update",
+    )
+
+
+def run_worker(
+    settings: Settings,
+    executor_id: str,
+    concurrency: int,
+    on_event: Callable[[str], None] = print,
+    stop: threading.Event | None = None,
+) -> None:
+    """Write queued books until SIGTERM or SIGINT (or `stop` is set)."""
+    if not settings.on_postgres:
+        raise ConfigError(
+            "Workers need a shared PostgreSQL database",
+            "Set BOOKWRIGHT_DATABASE_URL=postgresql://USER@HOST/DB (or database_url in "
+            "bookwright.toml) and run `bookwright db migrate` once",
+        )
+    stop = stop or threading.Event()
+    lease = ExecutorLease(settings.database_url or "", executor_id)
+    lease.acquire()  # refuses a second worker with this id
+    engine = Engine(settings, executor_id=executor_id)
+    try:
+        engine.launch()  # re-enqueues this executor's pending workflows
+        register_books_queue(concurrency, settings.workers.max_books)
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+        on_event(
+            f"worker {executor_id}: writing up to {concurrency} books at once from queue "
+            f"{BOOKS_QUEUE!r}"
+        )
+        writing: set[str] = set()
+        while not stop.wait(POLL_S):
+            lease.keep()
+            now = _books_in_hand(executor_id)
+            for book_id in sorted(now - writing):
+                on_event(f"worker {executor_id}: writing {book_id}")
+            for book_id in sorted(writing - now):
+                on_event(f"worker {executor_id}: done with {book_id}")
+            writing = now
+        on_event(
+            f"worker {executor_id}: stopping; {len(writing)} book(s) in hand continue when "
+            "a worker with this executor id starts again"
+        )
+    finally:
+        engine.shutdown()
+        lease.release()
+
+
+def _books_in_hand(executor_id: str) -> set[str]:
+    """Books whose workflow this worker runs now (a book waiting for review included)."""
+    found = DBOS.list_workflows(
+        status="PENDING",
+        executor_id=executor_id,
+        name=["book", "retry"],
+        load_input=True,
+        load_output=False,
+    )
+    return {str(wf.input["args"][0]) for wf in found if wf.input and wf.input.get("args")}

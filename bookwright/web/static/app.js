@@ -1,0 +1,287 @@
+// The dashboard's only script: live status over server-sent events, and the forms.
+"use strict";
+
+const STAGES = ["plan", "characters", "locations", "outline", "scenes", "chapters", "harmonize", "export"];
+const STOPPED = ["halted", "paused", "failed"];
+
+async function send(method, url, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const e = data.error || { message: response.statusText, remedy: "" };
+    throw new Error(e.message + (e.remedy ? ". " + e.remedy : ""));
+  }
+  return data;
+}
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (cls) node.className = cls;
+  return node;
+}
+
+function timeline(report) {
+  if (report.status === "completed") return STAGES.map(() => "done");
+  const current = STAGES.indexOf(report.current_stage);
+  return STAGES.map((_, i) =>
+    i < current ? "done" : i > current ? "todo" : STOPPED.includes(report.status) ? "halted" : "current");
+}
+
+function renderBook(report, live) {
+  const book = report.book_id;
+  document.getElementById("title").textContent = report.title;
+  const status = document.getElementById("status");
+  status.textContent = report.status;
+  status.className = "badge " + report.status;
+  const running = document.getElementById("running");
+  running.hidden = !live;
+  running.textContent = report.running ? "writing" : "queued";
+  document.getElementById("stage").textContent = report.current_stage || "";
+  document.getElementById("progress").value = report.progress_percentage;
+  document.getElementById("percent").textContent = Math.round(report.progress_percentage);
+  const eta = report.estimated_completion;
+  document.getElementById("eta").textContent = eta ? "ETA " + new Date(eta).toLocaleTimeString() : "";
+  const error = document.getElementById("error");
+  error.hidden = !report.error;
+  error.textContent = report.error || "";
+  const states = timeline(report);
+  document.querySelectorAll("#timeline li").forEach((li, i) => { li.className = states[i]; });
+  const rows = report.chapters.map((c) => {
+    const tr = el("tr");
+    tr.dataset.chapter = c.number;
+    tr.append(el("td", c.number));
+    const title = el("td");
+    const link = el("a", c.title);
+    link.href = `/api/books/${book}/artifacts/chapter:${c.number}`;
+    title.append(link);
+    const state = el("td");
+    state.append(el("span", c.status, "badge " + c.status));
+    tr.append(title, state, el("td", `${c.word_count}/${c.target_words}`), el("td", c.retry_count));
+    return tr;
+  });
+  document.getElementById("chapters").replaceChildren(...rows);
+  document.getElementById("scenes").textContent =
+    `scenes ${report.scenes_written}/${report.scenes_total} written, ${report.scenes_edited} edited`;
+  document.getElementById("retries").textContent = retriesLine(report.retries);
+  const llm = report.llm;
+  document.getElementById("usage").textContent =
+    `${llm.requests_sent} requests, ${llm.prompt_tokens}+${llm.completion_tokens} tokens, ` +
+    `$${llm.cost_usd.toFixed(4)} · model ${report.model}`;
+  document.getElementById("review").hidden = !report.halted_at;
+  document.getElementById("draft-note").hidden = report.status === "completed";
+  document.getElementById("pause").disabled = !live && report.status !== "processing";
+  document.getElementById("resume").disabled =
+    live || report.status === "completed" || Boolean(report.halted_at);
+  document.getElementById("retry").disabled = live || report.status !== "completed";
+}
+
+function retriesLine(r) {
+  const rate = r.judge_pass_rate === null ? "" : ` (${Math.round(100 * r.judge_pass_rate)}%)`;
+  const tokens = Object.entries(r.tokens_by_level).map(([k, v]) => `${k} ${v}`).join(", ");
+  const failed = r.failed_chapters.length ? ` · failed chapters: ${r.failed_chapters.join(", ")}` : "";
+  return `judge: ${r.passed}/${r.verdicts} verdicts passed${rate} · retries: edit only ` +
+    `${r.edit_only}, write only ${r.write_only}, full ${r.full_retry} · tokens by level: ` +
+    `${tokens || "none yet"}${failed}`;
+}
+
+async function refreshIssues(book) {
+  const stats = await send("GET", `/api/books/${book}/stats`);
+  const rows = [];
+  for (const c of stats.chapters.filter((c) => c.attempts.length)) {
+    const levels = c.attempts.map((a) => a.level || "first").join(" → ");
+    for (const i of c.issues.length ? c.issues : [null]) {
+      const tr = el("tr");
+      tr.dataset.chapter = c.chapter;
+      tr.append(el("td", c.chapter), el("td", levels), el("td", c.score ?? ""));
+      if (i) {
+        for (const v of [i.scene || "", i.category, i.severity, i.evidence, i.note]) tr.append(el("td", v));
+      } else {
+        const td = el("td", "no issue");
+        td.colSpan = 5;
+        tr.append(td);
+      }
+      rows.push(tr);
+    }
+  }
+  if (!rows.length) {
+    const tr = el("tr");
+    const td = el("td", "no verdict yet");
+    td.colSpan = 8;
+    tr.append(td);
+    rows.push(tr);
+  }
+  document.getElementById("issues").replaceChildren(...rows);
+  const select = document.querySelector("#retry-form select[name=chapter]");
+  const chosen = select.value;
+  select.replaceChildren(...stats.chapters.map((c) => {
+    const option = el("option", c.chapter);
+    option.value = c.chapter;
+    return option;
+  }));
+  if (chosen) select.value = chosen;
+}
+
+async function refreshFailedCalls(book) {
+  const calls = await send("GET", `/api/books/${book}/errors`);
+  const rows = calls.slice(-50).map((e) => {
+    const tr = el("tr");
+    for (const v of [e.started_at.slice(11, 19), e.stage, e.chapter || "", e.scene || "",
+      e.provider, e.error_class, e.error_message || ""]) tr.append(el("td", v));
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = el("tr");
+    const td = el("td", "none");
+    td.colSpan = 7;
+    tr.append(td);
+    rows.push(tr);
+  }
+  document.getElementById("failed-calls").replaceChildren(...rows);
+}
+
+async function refreshRunsAndArtifacts(book) {
+  const [runs, names] = await Promise.all([
+    send("GET", `/api/runs?book_id=${book}`), send("GET", `/api/books/${book}/artifacts`)]);
+  document.getElementById("runs").replaceChildren(...runs.map((r) => {
+    const tr = el("tr");
+    for (const v of [r.run_id, r.action, r.status, r.exit_code ?? ""]) tr.append(el("td", v));
+    return tr;
+  }));
+  const links = names.filter((n) => !/^(draft|scene):/.test(n)).map((n) => {
+    const a = el("a", n);
+    a.href = `/api/books/${book}/artifacts/${n}`;
+    return a;
+  });
+  document.getElementById("artifacts").replaceChildren(
+    ...links.flatMap((a) => [a, document.createTextNode(" ")]));
+}
+
+function watchBook(section) {
+  const book = section.dataset.book;
+  let source = null;
+  let failed = -1;
+  let verdicts = null;
+  let last = null;
+  function connect() {
+    if (source) source.close();
+    source = new EventSource(`/api/books/${book}/events`);
+    source.addEventListener("status", (event) => {
+      const stage = last && last.current_stage + last.status;
+      last = JSON.parse(event.data);
+      renderBook(last, true);
+      if (stage !== last.current_stage + last.status) refreshRunsAndArtifacts(book).catch(() => {});
+      const judged = `${last.retries.verdicts}/${last.chapters.length}/${last.status}`;
+      if (judged !== verdicts) {
+        verdicts = judged;
+        refreshIssues(book).catch(() => {});
+      }
+      const count = Object.values(last.llm.errors_by_class).reduce((a, b) => a + b, 0);
+      if (count !== failed) {
+        failed = count;
+        refreshFailedCalls(book).catch(() => {});
+      }
+    });
+    source.addEventListener("end", () => {
+      source.close();
+      source = null;
+      if (last) renderBook(last, false);
+      refreshRunsAndArtifacts(book).catch(() => {});
+    });
+  }
+  section.querySelectorAll("button[data-action]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const message = document.getElementById("action-message");
+      message.textContent = "";
+      try {
+        const data = await send("POST", `/api/books/${book}/${button.dataset.action}`);
+        message.textContent = data.message || `${button.dataset.action}: queued`;
+        connect();
+      } catch (error) {
+        message.textContent = error.message;
+      }
+    });
+  });
+  document.getElementById("retry-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const message = document.getElementById("action-message");
+    message.textContent = "";
+    const chapter = form.elements.chapter.value;
+    const body = { level: form.elements.level.value, cascade: form.elements.cascade.checked };
+    try {
+      await send("POST", `/api/books/${book}/chapters/${chapter}/retry`, body);
+      message.textContent = `chapter ${chapter}: retry (${body.level}) queued`;
+      connect();
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  });
+  connect();
+}
+
+function setPath(target, path, value) {
+  let node = target;
+  for (const key of path.slice(0, -1)) node = node[key];
+  node[path[path.length - 1]] = value;
+}
+
+function reviewForm(form) {
+  const book = document.getElementById("review-page").dataset.book;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const original = JSON.parse(document.getElementById("artifact-data").textContent);
+    const edited = structuredClone(original);
+    form.querySelectorAll("[data-path]").forEach((input) => {
+      const kind = input.dataset.kind;
+      const value = kind === "bool" ? input.checked
+        : kind === "number" ? Number(input.value)
+        : kind === "nullable" ? (input.value === "" ? null : input.value)
+        : input.value;
+      setPath(edited, JSON.parse(input.dataset.path), value);
+    });
+    const changed = JSON.stringify(edited) !== JSON.stringify(original);
+    const error = document.getElementById("review-error");
+    error.textContent = "";
+    try {
+      await send("POST", `/api/books/${book}/approve`, changed ? { artifact: edited } : {});
+      window.location.href = `/books/${book}`;
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  });
+}
+
+function newBookForm(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const input of form.querySelectorAll("input, textarea")) {
+      if (input.type === "checkbox" || input.value === "") continue;
+      body[input.name] = input.type === "number" ? Number(input.value) : input.value;
+    }
+    body.pause_at = [...form.querySelectorAll("input[name=pause_at]:checked")].map((i) => i.value);
+    const error = document.getElementById("form-error");
+    error.textContent = "";
+    try {
+      const started = await send("POST", "/api/books", body);
+      window.location.href = `/books/${started.book_id}`;
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const book = document.getElementById("book");
+  if (book) watchBook(book);
+  const review = document.getElementById("review-form");
+  if (review) reviewForm(review);
+  const form = document.getElementById("new-book");
+  if (form) newBookForm(form);
+});
