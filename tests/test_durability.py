@@ -40,6 +40,7 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
 
 
 @pytest.mark.embedded
+@pytest.mark.timeout(1800)  # a deadline for a slow machine: up to 4 seeds, then 3 kills
 def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ws = Workspace(tmp_path / "home")
     book = [

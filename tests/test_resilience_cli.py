@@ -201,6 +201,7 @@ def assert_every_fault_logged(ws: Workspace, book: str, proxy: ChaosProxy) -> No
 
 
 @pytest.mark.embedded
+@pytest.mark.timeout(2700)  # a deadline for a slow machine: a write and up to two resumes
 def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
     """The issue's chaos check: the real embedded model behind the fault-injecting proxy.
     Sampled answers re-asked after a fault differ, so instead of byte identity: every

@@ -137,7 +137,9 @@ def make_ask(
         if question.kind != "prose":
             return text, finish  # short answers are extracted; a cut-off tail is noise
         for _ in range(MAX_CONTINUATIONS):
-            if finish != "length" or not text.strip():
+            # Cut off past its word target, the text is trimmed to the target anyway
+            # (quality/length.py): a continuation would be paid for and thrown away.
+            if finish != "length" or not text.strip() or _words(text) >= question.target_words:
                 break
             mark_request_step(
                 out.get("request_id"), "truncated", "finish_reason=length; asked to continue"
@@ -167,6 +169,10 @@ def make_ask(
                 first = error.attempts  # a resume tries new samples, not the same ones again
 
     return ask
+
+
+def _words(text: str) -> int:
+    return len(text.split())
 
 
 def join_parts(text: str, more: str) -> str:
