@@ -233,6 +233,58 @@ def test_limits_hold_across_workers(cluster: PgCluster, tmp_path: Path) -> None:
             fleet.stop()
 
 
+def test_the_dashboard_on_postgres_queues_books_for_the_workers(
+    cluster: PgCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` on Postgres writes nothing itself: a book and a chapter retry started
+    through the API are queued, and a worker (another process, another home) writes them."""
+    from fastapi.testclient import TestClient
+
+    from bookwright.settings import load_settings
+    from bookwright.web.app import create_app
+
+    with ScriptedServer() as server:
+        fleet = new_fleet(
+            cluster, tmp_path, "web", f'[providers.scripted]\nbase_url = "{server.base_url}"\n'
+        )
+        try:
+            for key, value in fleet.env("web").items():
+                if key.startswith("BOOKWRIGHT_"):
+                    monkeypatch.setenv(key, value)
+            settings = load_settings(tmp_path / "web" / "bookwright.toml")
+            with TestClient(create_app(settings)) as client:
+                book = {
+                    "premise": "A lighthouse keeper finds a message in a bottle.",
+                    **{"chapters": 2, "scenes_per_chapter": 2, "words_per_scene": 60},
+                    **{"characters": 2, "locations": 2, "seed": 5, "model": "scripted:m"},
+                    "book_id": "web",
+                }
+                assert client.post("/api/books", json=book).status_code == 202
+                queued = client.get("/api/runs", params={"book_id": "web"}).json()
+                assert [(r["action"], r["status"]) for r in queued] == [("book", "ENQUEUED")]
+                # No writer queue of its own (server.sqlite) and no book DBOS on this machine.
+                assert not (tmp_path / "web" / "server.sqlite").exists()
+                assert not (tmp_path / "web" / "books" / "web" / "dbos.sqlite").exists()
+                fleet.start_worker("w", concurrency=1)
+                assert fleet.wait_stopped(["web"])["web"]["status"] == "completed"
+
+                retried = client.post("/api/books/web/chapters/2/retry", json={"level": "edit"})
+                assert retried.status_code == 202, retried.text
+                assert fleet.wait_stopped(["web"])["web"]["status"] == "completed"
+                runs = client.get("/api/runs", params={"book_id": "web"}).json()
+                assert [(r["action"], r["status"]) for r in runs] == [
+                    ("retry", "SUCCESS"),
+                    ("book", "SUCCESS"),
+                ]
+                second = {"version": 2}
+                assert client.get("/api/books/web/artifacts/chapter:2", params=second).is_success
+                kept = client.get("/api/books/web/artifacts/chapter:1", params=second)
+                assert kept.status_code == 400  # chapter 1 was not written again
+        finally:
+            fleet.stop()
+    assert "writing web" in (tmp_path / "w.log").read_text()
+
+
 def run_fleet_with_a_kill(fleet: Fleet, args: list[str], reference: str, min_requests: int) -> None:
     """Six books like `reference` (written undisturbed) on three workers; the first worker
     seen with a book `min_requests` requests in is killed with SIGKILL, then restarted."""
