@@ -67,6 +67,12 @@ def test_edit_only_retry_keeps_the_drafts_and_sends_no_write(tmp_path, servers) 
     assert stats["retries"]["edit_only"] == 1 and stats["retries"]["full_retry"] == 0
     assert stats["retries"]["tokens_by_level"]["edit"] > 0
     assert stats["retries"]["judge_pass_rate"] == pytest.approx(2 / 3, abs=0.01)
+    first, second = stats["chapters"]
+    issues = first["issues"]  # the issues that caused the retry stay listed
+    listed = [(i["verdict"], i["attempt_level"], i["scene"], i["category"]) for i in issues]
+    assert listed == [(1, "first", 1, "prose"), (1, "first", 2, "prose")]  # one per scene
+    assert [a["level"] for a in first["attempts"]] == [None, "edit"] and first["passed"]
+    assert second["issues"] == [] and second["passed"]
 
 
 def test_write_retry_then_escalation_to_full(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]

@@ -137,13 +137,23 @@ class Books:
     def stats(self, book_id: str) -> dict[str, Any]:
         """The quality loop's figures (`bookwright stats --json`, `GET .../stats`): retries
         by level and their tokens, the judge's pass rate, and per chapter its attempts and
-        the issues of its last verdict."""
+        the issues of each of its verdicts (`verdict`: the version, `attempt_level`: the
+        attempt that was judged)."""
         report = self.status(book_id)
         chapters = []
         for c in report.chapters:
-            found = self.store.get_artifact(book_id, f"verdict:{c.number}")
-            record = found[1] if found else {}
+            name = f"verdict:{c.number}"
+            found = self.store.get_artifact(book_id, name)
+            latest, record = found if found else (0, {})
             last = record.get("verdict") or {}
+            issues = []  # every verdict's, oldest first: what each retry was for
+            for version in range(1, latest + 1):
+                older = self.store.get_artifact(book_id, name, version)
+                judged = older[1] if older else {}
+                level = ((judged.get("attempts") or [{}])[-1].get("level")) or "first"
+                for issue in (judged.get("verdict") or {}).get("issues", []):
+                    fields = {k: issue.get(k) for k in ISSUE_FIELDS}
+                    issues.append({"verdict": version, "attempt_level": level, **fields})
             chapters.append(
                 {
                     "chapter": c.number,
@@ -153,7 +163,7 @@ class Books:
                     "attempts": record.get("attempts", []),
                     "score": last.get("score"),
                     "passed": last.get("passed"),
-                    "issues": [{k: i.get(k) for k in ISSUE_FIELDS} for i in last.get("issues", [])],
+                    "issues": issues,
                 }
             )
         return {

@@ -26,6 +26,18 @@ function el(tag, text, cls) {
   return node;
 }
 
+function cellOf(text, span) {
+  const td = el("td", text);
+  td.colSpan = span;
+  return td;
+}
+
+function rowOf(text, span) {  // a table's one row when it has nothing to list
+  const tr = el("tr");
+  tr.append(cellOf(text, span));
+  return tr;
+}
+
 function timeline(report) {
   if (report.status === "completed") return STAGES.map(() => "done");
   const current = STAGES.indexOf(report.current_stage);
@@ -100,22 +112,16 @@ async function refreshIssues(book) {
       tr.dataset.chapter = c.chapter;
       tr.append(el("td", c.chapter), el("td", levels), el("td", c.score ?? ""));
       if (i) {
-        for (const v of [i.scene || "", i.category, i.severity, i.evidence, i.note]) tr.append(el("td", v));
+        for (const v of [i.attempt_level, i.scene || "", i.category, i.severity, i.evidence, i.note]) {
+          tr.append(el("td", v));
+        }
       } else {
-        const td = el("td", "no issue");
-        td.colSpan = 5;
-        tr.append(td);
+        tr.append(cellOf("no issue", 6));
       }
       rows.push(tr);
     }
   }
-  if (!rows.length) {
-    const tr = el("tr");
-    const td = el("td", "no verdict yet");
-    td.colSpan = 8;
-    tr.append(td);
-    rows.push(tr);
-  }
+  if (!rows.length) rows.push(rowOf("no verdict yet", 9));
   document.getElementById("issues").replaceChildren(...rows);
   const select = document.querySelector("#retry-form select[name=chapter]");
   const chosen = select.value;
@@ -135,13 +141,7 @@ async function refreshFailedCalls(book) {
       e.provider, e.error_class, e.error_message || ""]) tr.append(el("td", v));
     return tr;
   });
-  if (!rows.length) {
-    const tr = el("tr");
-    const td = el("td", "none");
-    td.colSpan = 7;
-    tr.append(td);
-    rows.push(tr);
-  }
+  if (!rows.length) rows.push(rowOf("none", 7));
   document.getElementById("failed-calls").replaceChildren(...rows);
 }
 
