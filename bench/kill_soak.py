@@ -43,6 +43,7 @@ BOOK = [
     "1",
     "--temperature",
     "0",
+    "--no-judge",  # SIGKILL durability is measured; the judge cannot pass the 135M model
 ]
 
 
