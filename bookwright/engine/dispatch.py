@@ -125,14 +125,16 @@ def hand_to_workers(
     book: BookRecord,
     *,
     approve: bool,
-    retry: tuple[int, str, bool] | None = None,
+    retry: RetryRequest | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> Callable[[], bool]:
-    """Queue the book's workflow (or message the waiting one) and return `finished()`."""
-    dispatcher = Dispatcher(settings)
+    """Queue the book's workflow (or message the waiting one) and return `finished()`.
+    Without `dispatcher`, a client of its own that lives as long as `finished`."""
+    dispatcher = dispatcher or Dispatcher(settings)
     if retry is not None:  # a new workflow of its own; `resume` continues it
-        workflow_id = f"retry-{book.id}-{retry[0]}-{time.time_ns()}"
+        workflow_id = f"retry-{book.id}-{retry.chapter}-{time.time_ns()}"
         store.update_book(book.id, active_workflow=workflow_id)
-        dispatcher.enqueue(workflow_id, "retry", book.id, *retry)
+        dispatcher.enqueue(workflow_id, "retry", book.id, retry.chapter, retry.level, retry.cascade)
     else:
         workflow_id = book.active_workflow or book_workflow_id(book.id)
         state = dispatcher.state(workflow_id)
@@ -226,14 +228,26 @@ class WorkerLauncher:
             if book.status != "completed":  # only a finished book's chapters are retried
                 return book.active_workflow or book_workflow_id(book_id)
             self.store.update_book(book_id, status="processing")
-            retrying = (retry.chapter, retry.level, retry.cascade)
-            hand_to_workers(self.settings, self.store, book, approve=False, retry=retrying)
+            hand_to_workers(
+                self.settings,
+                self.store,
+                book,
+                approve=False,
+                retry=retry,
+                dispatcher=self.dispatcher,
+            )
             return self.store.get_book(book_id).active_workflow or ""  # type: ignore[union-attr]
         if book.status not in ("completed",) and not (book.waiting_for or "").startswith(
             "approve:"
         ):
             self.store.update_book(book_id, status="processing")
-        hand_to_workers(self.settings, self.store, book, approve=action == "approve")
+        hand_to_workers(
+            self.settings,
+            self.store,
+            book,
+            approve=action == "approve",
+            dispatcher=self.dispatcher,
+        )
         return book.active_workflow or book_workflow_id(book_id)
 
     def active(self, book_id: str) -> bool:

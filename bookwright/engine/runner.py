@@ -100,8 +100,7 @@ def run_book(
         if settings.on_postgres:  # workers write it; this process queues it (and watches)
             from bookwright.engine.dispatch import hand_to_workers, workflow_error
 
-            retrying = (retry.chapter, retry.level, retry.cascade) if retry else None
-            done = hand_to_workers(settings, books.store, book, approve=approve, retry=retrying)
+            done = hand_to_workers(settings, books.store, book, approve=approve, retry=retry)
             if detach:
                 return books.status(book_id)
             return _watch(
