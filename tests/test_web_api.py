@@ -81,8 +81,10 @@ def assert_error(response: httpx.Response, status: int, kind: str) -> dict:
 
 
 def test_a_book_written_through_the_api_matches_the_cli(
-    client: TestClient, workspace: Workspace
+    client: TestClient, workspace: Workspace, scripted: ScriptedServer
 ) -> None:
+    # Answers in 0.1 s: at full speed the book could be done between two 0.5 s polls.
+    scripted.delay_s = 0.1
     started = client.post("/api/books", json={**SMALL_BOOK, "book_id": "api"})
     assert started.status_code == 202, started.text
     assert started.json()["events_url"] == "/api/books/api/events"
