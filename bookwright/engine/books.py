@@ -147,9 +147,9 @@ class Books:
             latest, record = found if found else (0, {})
             last = record.get("verdict") or {}
             issues = []  # every verdict's, oldest first: what each retry was for
-            for version in range(1, latest + 1):
-                older = self.store.get_artifact(book_id, name, version)
-                judged = older[1] if older else {}
+            earlier = [self.store.get_artifact(book_id, name, v) for v in range(1, latest)]
+            verdicts = [e[1] if e else {} for e in earlier] + ([record] if found else [])
+            for version, judged in enumerate(verdicts, start=1):
                 level = ((judged.get("attempts") or [{}])[-1].get("level")) or "first"
                 for issue in (judged.get("verdict") or {}).get("issues", []):
                     fields = {k: issue.get(k) for k in ISSUE_FIELDS}
