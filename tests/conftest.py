@@ -82,6 +82,16 @@ def scripted() -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture
+def slow(tmp_path: Path) -> Iterator[tuple[Workspace, ScriptedServer]]:
+    """A workspace on a scripted server that takes 0.25 s per answer, so that a pause,
+    a signal or a kill can land while a book is being written."""
+    with ScriptedServer(delay_s=0.25) as server:
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        yield Workspace(tmp_path / "home", settings), server
+
+
+@pytest.fixture
 def workspace(tmp_path: Path, scripted: ScriptedServer) -> Workspace:
     """A workspace whose settings declare the scripted server as provider `scripted`."""
     settings = tmp_path / "bookwright.toml"

@@ -6,21 +6,12 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SMALL, Workspace
 from tests.scripted_server import ScriptedServer
-
-
-@pytest.fixture
-def slow(tmp_path: Path) -> Iterator[tuple[Workspace, ScriptedServer]]:
-    with ScriptedServer(delay_s=0.25) as server:
-        settings = tmp_path / "bookwright.toml"
-        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
-        yield Workspace(tmp_path / "home", settings), server
 
 
 def start_and_wait_for_requests(ws: Workspace, book: str, n: int = 3) -> subprocess.Popen[str]:

@@ -12,7 +12,6 @@ import time
 import zipfile
 from collections.abc import Iterator
 from io import BytesIO
-from pathlib import Path
 
 import httpx
 import pytest
@@ -205,14 +204,6 @@ def test_retry_one_chapter_from_the_api(client: TestClient, workspace: Workspace
     assert 'id="retry-form"' in page and "verdicts passed" in page
 
 
-@pytest.fixture
-def slow(tmp_path: Path) -> Iterator[tuple[Workspace, ScriptedServer]]:
-    with ScriptedServer(delay_s=0.25) as server:
-        settings = tmp_path / "bookwright.toml"
-        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
-        yield Workspace(tmp_path / "home", settings), server
-
-
 def test_pause_and_resume_from_the_api(slow, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     ws, server = slow
     with app_client(ws, monkeypatch) as client:
@@ -356,14 +347,19 @@ def test_with_a_token_every_request_needs_it(workspace: Workspace) -> None:
         assert served.stop() == 0
 
 
+def start_and_wait_for_requests(served: Served, book: str, n: int = 3) -> None:
+    """Start a book through the served API and return once it has sent `n` requests."""
+    with httpx.Client(base_url=served.url) as http:
+        assert http.post("/api/books", json={**SMALL_BOOK, "book_id": book}).status_code == 202
+        while http.get(f"/api/books/{book}").json()["llm"]["requests_sent"] < n:
+            time.sleep(0.2)
+
+
 def test_a_killed_server_finishes_its_books_after_restart(slow) -> None:  # type: ignore[no-untyped-def]
     """kill -9 of the server and of the writer (a reboot): the queue comes back with it."""
     ws, _ = slow
     served = Served(ws)
-    with httpx.Client(base_url=served.url) as http:
-        assert http.post("/api/books", json={**SMALL_BOOK, "book_id": "k"}).status_code == 202
-        while http.get("/api/books/k").json()["llm"]["requests_sent"] < 3:
-            time.sleep(0.2)
+    start_and_wait_for_requests(served, "k")
     served.stop(signal.SIGKILL)
     writer = int((ws.home / "books" / "k" / ".lock").read_text())
     os.kill(writer, signal.SIGKILL)
@@ -383,10 +379,7 @@ def test_a_killed_server_finishes_its_books_after_restart(slow) -> None:  # type
 def test_stopping_the_server_pauses_the_books_it_writes(slow) -> None:  # type: ignore[no-untyped-def]
     ws, server = slow
     served = Served(ws)
-    with httpx.Client(base_url=served.url) as http:
-        assert http.post("/api/books", json={**SMALL_BOOK, "book_id": "s"}).status_code == 202
-        while http.get("/api/books/s").json()["llm"]["requests_sent"] < 3:
-            time.sleep(0.2)
+    start_and_wait_for_requests(served, "s")
     assert served.stop(signal.SIGTERM) == 0
     status = ws.run("status", "s", "--json").json()
     assert status["status"] == "paused" and not status["running"]
