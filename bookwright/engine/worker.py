@@ -15,9 +15,10 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
-from dbos import DBOS
+from dbos import DBOS, WorkflowStatus
 
 from bookwright.engine.dispatch import BOOKS_QUEUE
 from bookwright.engine.engine import Engine
@@ -76,31 +77,62 @@ def run_worker(
             f"worker {executor_id}: writing up to {concurrency} books at once from queue "
             f"{BOOKS_QUEUE!r}"
         )
-        writing: set[str] = set()
+        log = _TakenLog(executor_id)
         while not stop.wait(POLL_S):
             lease.keep()
-            now = _books_in_hand(executor_id)
-            for book_id in sorted(now - writing):
-                on_event(f"worker {executor_id}: writing {book_id}")
-            for book_id in sorted(writing - now):
-                on_event(f"worker {executor_id}: done with {book_id}")
-            writing = now
+            for line in log.poll():
+                on_event(line)
         on_event(
-            f"worker {executor_id}: stopping; {len(writing)} book(s) in hand continue when "
-            "a worker with this executor id starts again"
+            f"worker {executor_id}: stopping; {len(log.in_hand)} book(s) in hand continue "
+            "when a worker with this executor id starts again"
         )
     finally:
         engine.shutdown()
         lease.release()
 
 
-def _books_in_hand(executor_id: str) -> set[str]:
-    """Books whose workflow this worker runs now (a book waiting for review included)."""
-    found = DBOS.list_workflows(
-        status="PENDING",
-        executor_id=executor_id,
-        name=["book", "retry"],
-        load_input=True,
-        load_output=False,
-    )
-    return {str(wf.input["args"][0]) for wf in found if wf.input and wf.input.get("args")}
+class _TakenLog:
+    """What the worker says about the books it takes and finishes. It asks DBOS for the
+    runs dequeued by this executor since the last poll, so a book that starts and ends
+    between two polls is still reported, and for the ones it holds (a book waiting for
+    review, or one recovered at launch, is held though not dequeued lately)."""
+
+    def __init__(self, executor_id: str) -> None:
+        self.executor_id = executor_id
+        self.since = datetime.now(UTC) - timedelta(seconds=1)
+        self.in_hand: dict[str, str] = {}  # workflow id -> book id
+        self.done: set[str] = set()
+
+    def poll(self) -> list[str]:
+        polled_at = datetime.now(UTC) - timedelta(seconds=1)  # clock steps between rows
+        found = {wf.workflow_id: wf for wf in self._runs(dequeued_after=self.since.isoformat())}
+        found.update((wf.workflow_id, wf) for wf in self._runs(status="PENDING"))
+        self.since = polled_at
+        lines = []
+        for workflow_id, wf in sorted(found.items(), key=lambda item: item[1].created_at or 0):
+            if workflow_id in self.done:
+                continue
+            book_id = _book_of(wf)
+            if workflow_id not in self.in_hand:
+                self.in_hand[workflow_id] = book_id
+                what = "writing" if wf.name == "book" else "retrying a chapter of"
+                lines.append(f"worker {self.executor_id}: {what} {book_id}")
+            if wf.status != "PENDING":
+                del self.in_hand[workflow_id]
+                self.done.add(workflow_id)
+                lines.append(f"worker {self.executor_id}: done with {book_id} ({wf.status})")
+        return lines
+
+    def _runs(self, **where: str) -> list[WorkflowStatus]:
+        return DBOS.list_workflows(
+            executor_id=self.executor_id,
+            name=["book", "retry"],
+            load_input=True,
+            load_output=False,
+            **where,  # type: ignore[arg-type]
+        )
+
+
+def _book_of(wf: WorkflowStatus) -> str:
+    args = wf.input.get("args") if wf.input else None
+    return str(args[0]) if args else wf.workflow_id
