@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 BOOK_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -59,7 +59,12 @@ class BookSpec(BaseModel):
             raise ValueError("chapters is not a pause point; use outline or scenes")
         return sorted(set(value), key=list(Stage).index)
 
-    @field_validator("title", "premise", "genre")
+    @field_validator("title", "premise", "genre", mode="before")
     @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        return value.strip() if isinstance(value, str) else value
+    def _strip(cls, value: object, info: ValidationInfo) -> object:
+        """Before the length checks, so `"  short  "` is as short as `"short"`; a blank
+        title is no title (one is generated)."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        return None if info.field_name == "title" and not value else value
