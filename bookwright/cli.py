@@ -285,9 +285,8 @@ def stats(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None) 
     for c in chapters:
         levels = " → ".join(a.get("level") or "first" for a in c["attempts"]) or "-"
         score = "" if c["score"] is None else f"{c['score']:g}"
-        table.add_row(
-            str(c["chapter"]), c["status"], f"{c['words']}/{c['target_words']}", levels, score
-        )
+        status = c["status"] + (" (kept as it is)" if c.get("accepted") else "")
+        table.add_row(str(c["chapter"]), status, f"{c['words']}/{c['target_words']}", levels, score)
     out.print(table)
 
 
@@ -297,12 +296,33 @@ def approve(
     edit: Annotated[
         Path | None, typer.Option(help="Edited artifact (JSON) to use instead.")
     ] = None,
+    chapter: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="Keep this chapter as it is though it failed its quality checks, and "
+            "continue (repeat for several)."
+        ),
+    ] = None,
     settings_file: SettingsOpt = None,
 ) -> None:
-    """Approve the artifact a book is halted at (optionally replaced by an edit) and continue."""
+    """Approve the artifact a book is halted at (optionally replaced by an edit) and continue.
+
+    With --chapter N, keep a chapter that failed its quality checks as it is instead."""
     try:
         settings = _settings(settings_file)
         books = _books(settings)
+        if chapter and edit is not None:
+            raise UsageError(
+                "--chapter and --edit do not go together",
+                "Approve a review with --edit, or keep failed chapters with --chapter",
+            )
+        if chapter:
+            books.check_accept(book, chapter)
+            out.print(
+                f"Keeping chapter(s) {', '.join(map(str, chapter))} of {book} as they are.",
+                highlight=False,
+            )
+            _run(settings, book, accept=sorted(set(chapter)))
         if edit is not None:
             name = books.save_edit(book, edit)
             out.print(f"Saved your edit of {name}.")
@@ -325,6 +345,7 @@ def _run(
     approve: bool = False,
     resume: bool = False,
     retry: Any = None,
+    accept: list[int] | None = None,
 ) -> NoReturn:
     from bookwright.cli_workers import worker_notice
     from bookwright.engine.runner import run_book
@@ -376,6 +397,7 @@ def _run(
                 on_tick=tick,
                 on_interrupt=interrupted,
                 retry=retry,
+                accept=accept,
             )
         code = _report_outcome(report)
     except KeyboardInterrupt:

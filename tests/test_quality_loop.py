@@ -122,6 +122,65 @@ def test_a_failed_chapter_does_not_stop_independent_ones(tmp_path, servers) -> N
     assert seen["chapter:2"] == 1 and seen["chapter:3"] == 1  # kept through the resume
 
 
+def test_a_failed_chapter_can_be_kept_as_it_is(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    """`approve --chapter N` keeps a chapter that failed every attempt; the book goes on
+    without paying for it again, and the stats say which chapter was kept."""
+    ws, server = start(tmp_path, {1: [STRUCTURE] * 3})
+    servers.append(server)
+    run = ws.run("write", *SMALL, "--model", "scripted:m", "--book-id", "k")
+    assert run.code == 1 and "bookwright approve k --chapter 1" in run.err
+    before = ws.run("stats", "k", "--json").json()
+    sent = len(requests(ws, "k"))
+    wrong = ws.run("approve", "k", "--chapter", "2")  # written and passed: nothing to keep
+    assert wrong.code == 2 and "Chapter 2 of 'k' has not failed (it is generated)" in wrong.err
+    assert "Chapters that failed: 1" in wrong.err
+    assert ws.run("approve", "k", "--chapter", "7").code == 2
+    both = ws.run("approve", "k", "--chapter", "1", "--edit", str(tmp_path / "x.json"))
+    assert both.code == 2 and "do not go together" in both.err
+
+    kept = ws.run("approve", "k", "--chapter", "1")
+    assert kept.code == 0, kept.err
+    assert "Keeping chapter(s) 1 of k as they are" in kept.out
+    status = ws.run("status", "k", "--json").json()
+    assert status["status"] == "completed"
+    assert [c["status"] for c in status["chapters"]] == ["completed", "completed"]
+    assert (
+        status["retries"]["accepted_chapters"] == [1] and not status["retries"]["failed_chapters"]
+    )
+    chapter_1 = [
+        r for r in requests(ws, "k")[sent:] if r["chapter"] == 1 and r["stage"] == "chapters"
+    ]
+    assert chapter_1 == []  # not written, edited or judged again
+    assert versions(ws, "k")["chapter:1"] == 1
+    stats = ws.run("stats", "k", "--json").json()
+    first = stats["chapters"][0]
+    assert first["accepted"] and not first["passed"]
+    assert first["issues"] == before["chapters"][0]["issues"]  # listed once, not twice
+    manuscript = ws.run("show", "k", "manuscript", "--json").json()
+    chapter = ws.run("show", "k", "chapter:1", "--json").json()
+    assert manuscript["chapters"][0]["scenes"] == chapter["scenes"]
+    again = ws.run("approve", "k", "--chapter", "1")
+    assert again.code == 2 and "has not failed (it is completed)" in again.err
+
+
+def test_a_chapter_retry_that_fails_can_be_kept(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    ws, server = start(tmp_path, {})
+    servers.append(server)
+    write(ws, "q")
+    server.verdicts = {2: [PROSE] + [STRUCTURE] * 3}  # the first judgement is spent already
+    retried = ws.run("retry", "q", "--chapter", "2", "--level", "full")
+    assert retried.code == 0, retried.err
+    status = ws.run("status", "q", "--json").json()
+    assert status["status"] == "completed" and status["retries"]["failed_chapters"] == [2]
+    sent = len(requests(ws, "q"))
+    kept = ws.run("approve", "q", "--chapter", "2")
+    assert kept.code == 0, kept.err
+    status = ws.run("status", "q", "--json").json()
+    assert [c["status"] for c in status["chapters"]] == ["completed", "completed"]
+    assert status["retries"]["accepted_chapters"] == [2]
+    assert len(requests(ws, "q")) == sent  # nothing to write: the book was complete
+
+
 def test_retry_one_chapter_leaves_the_others_alone(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
     ws, server = start(tmp_path, {})
     servers.append(server)

@@ -204,6 +204,28 @@ def test_retry_one_chapter_from_the_api(client: TestClient, workspace: Workspace
     assert 'id="retry-form"' in page and "verdicts passed" in page
 
 
+def test_keep_a_failed_chapter_from_the_api(client: TestClient, scripted: ScriptedServer) -> None:
+    scripted.verdicts = {1: ['structure | critical | "{quote}" | off the outline'] * 3}
+    assert client.post("/api/books", json={**SMALL_BOOK, "book_id": "k"}).status_code == 202
+    failed = follow(client, "k")[-1]
+    assert failed["status"] == "failed" and failed["retries"]["failed_chapters"] == [1]
+    refused = client.post("/api/books/k/chapters/2/accept")  # chapter 2 passed
+    assert "has not failed" in assert_error(refused, 409, "conflict")["message"]
+    assert_error(client.post("/api/books/k/chapters/9/accept"), 404, "chapter_not_found")
+    assert_error(client.post("/api/books/nope/chapters/1/accept"), 404, "book_not_found")
+
+    kept = client.post("/api/books/k/chapters/1/accept")
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["resumed"] and kept.json()["run_id"]
+    final = follow(client, "k")[-1]
+    assert final["status"] == "completed"
+    assert final["retries"]["accepted_chapters"] == [1] and not final["retries"]["failed_chapters"]
+    stats = client.get("/api/books/k/stats").json()
+    assert stats["chapters"][0]["accepted"] and not stats["chapters"][0]["passed"]
+    page = client.get("/books/k")
+    assert "kept as they are: 1" in page.text
+
+
 def test_pause_and_resume_from_the_api(slow, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     ws, server = slow
     with app_client(ws, monkeypatch) as client:

@@ -134,6 +134,55 @@ class Books:
             )
         return report
 
+    def accept_chapters(self, book_id: str, numbers: list[int]) -> bool:
+        """Keep failed chapters as they are: their last attempt stands, and their verdict
+        gets a new version saying it was accepted. True when the book must be resumed
+        to go on (it waits after a quality failure); False when it is complete already
+        (a chapter retry that failed), where accepting is all there is to do.
+
+        The caller holds the book's lock, or knows no writer has the book."""
+        waiting = self.check_accept(book_id, numbers)
+        for number in numbers:
+            found = self.store.get_artifact(book_id, f"verdict:{number}")
+            assert found is not None
+            self.store.put_artifact(
+                book_id, f"verdict:{number}", {**found[1], "accepted": True}, source="edited"
+            )
+            if not waiting:
+                self.store.update_chapter(book_id, number, status="completed")
+        return waiting
+
+    def check_accept(self, book_id: str, numbers: list[int]) -> bool:
+        """Refuse to keep chapters that do not exist or have not failed, or a book that is
+        not stopped on them; True when the book waits for a resume (see accept_chapters)."""
+        book = self.get(book_id)
+        report = self.status(book_id)
+        states = {c.number: c.status.value for c in report.chapters}
+        for number in numbers:
+            if number not in states:
+                raise ChapterNotFound(
+                    f"Book {book_id!r} has no chapter {number}",
+                    f"Its chapters are {', '.join(map(str, states)) or 'not planned yet'}",
+                )
+        waiting = book.status == "failed" and book.error_class == "quality"
+        if not (waiting or book.status == "completed"):
+            raise UsageError(
+                f"Book {book_id!r} is {book.status}; a chapter is accepted as it is only "
+                "once the book has stopped on chapters that failed their quality checks",
+                f"See `bookwright status {book_id}`",
+            )
+        for number in numbers:
+            verdict = self.store.get_artifact(book_id, f"verdict:{number}")
+            if states[number] != "failed" or verdict is None:
+                failed = [n for n, state in states.items() if state == "failed"]
+                raise UsageError(
+                    f"Chapter {number} of {book_id!r} has not failed (it is {states[number]})",
+                    f"Chapters that failed: {', '.join(map(str, failed))}"
+                    if failed
+                    else "No chapter has failed; retry one with `bookwright retry`",
+                )
+        return waiting
+
     def stats(self, book_id: str) -> dict[str, Any]:
         """The quality loop's figures (`bookwright stats --json`, `GET .../stats`): retries
         by level and their tokens, the judge's pass rate, and per chapter its attempts and
@@ -150,6 +199,13 @@ class Books:
             earlier = [self.store.get_artifact(book_id, name, v) for v in range(1, latest)]
             verdicts = [e[1] if e else {} for e in earlier] + ([record] if found else [])
             for version, judged in enumerate(verdicts, start=1):
+                if (
+                    judged.get("accepted")
+                    and version > 1
+                    and verdicts[version - 2]
+                    == {k: v for k, v in judged.items() if k != "accepted"}
+                ):
+                    continue  # the same verdict, marked kept as it is: not a new judgement
                 level = ((judged.get("attempts") or [{}])[-1].get("level")) or "first"
                 for issue in (judged.get("verdict") or {}).get("issues", []):
                     fields = {k: issue.get(k) for k in ISSUE_FIELDS}
@@ -163,6 +219,7 @@ class Books:
                     "attempts": record.get("attempts", []),
                     "score": last.get("score"),
                     "passed": last.get("passed"),
+                    "accepted": bool(record.get("accepted")),  # kept though it failed
                     "issues": issues,
                 }
             )

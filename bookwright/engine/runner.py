@@ -57,9 +57,11 @@ def run_book(
     on_tick: Callable[[StatusReport], None] | None = None,
     on_interrupt: Callable[[], None] | None = None,
     retry: RetryRequest | None = None,
+    accept: list[int] | None = None,
     detach: bool = False,
 ) -> StatusReport:
     """Start, resume or approve-and-continue `book_id`, and return its status once stopped.
+    `accept` keeps those failed chapters as they are (`approve --chapter N`), then resumes.
 
     The caller must end the process soon after (`os._exit`): a halted workflow keeps a
     DBOS thread waiting for its approval, and it is the database, not the thread, that
@@ -70,7 +72,11 @@ def run_book(
     with BookLock(settings.book_dir(book_id), book_id):
         book = books.get(book_id)  # re-read under the lock
         review = (book.waiting_for or "").startswith("approve:")
-        if approve:
+        if accept:
+            if not books.accept_chapters(book_id, accept):  # a complete book: nothing to run
+                return books.status(book_id)
+            books.store.update_book(book_id, status="processing")
+        elif approve:
             if not review:
                 raise UsageError(
                     f"Book {book_id!r} is not waiting for approval (status {book.status})",

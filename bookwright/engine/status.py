@@ -83,6 +83,8 @@ def quality_metrics(store: Store, book_id: str, requests: list[dict[str, Any]]) 
                 retries.passed += 1 if attempt["passed"] else 0
         if chapter["status"] == "failed":
             retries.failed_chapters.append(chapter["number"])
+        if found[1].get("accepted"):
+            retries.accepted_chapters.append(chapter["number"])
     retries.edit_only, retries.write_only, retries.full_retry = (
         counts["edit"],
         counts["write"],

@@ -379,8 +379,10 @@ def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
                     failed[number] = f"waits on chapter {blocked[0]}"
                     continue
                 results[number] = chapter_workflow(book_id, number)
+        judged_failed = []
         for number, result in results.items():
             if result["status"] == "failed":
+                judged_failed.append(number)
                 failed[number] = f"failed its quality checks after {result['attempts']} "
                 failed[number] += f"attempts ({result.get('why', '')})"
             else:
@@ -394,9 +396,16 @@ def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
             QualityFailed(
                 summary,
                 f"See why with `bookwright show {book_id} verdict:{first}`; "
-                f"`bookwright resume {book_id}` gives them another round",
+                f"`bookwright resume {book_id}` gives them another round, "
+                f"`bookwright approve {book_id} --chapter {first}` keeps it as it is",
             ),
         )
+        # `approve --chapter N` marked the verdicts of the chapters kept as they are.
+        for number in sorted(judged_failed):
+            verdict = load_artifact_step(book_id, f"verdict:{number}")
+            if verdict is not None and verdict.get("accepted"):
+                chapter_state_step(book_id, number, status="generated")
+                done.add(number)
 
 
 __all__ = ["ARTIFACT_TYPES", "book_workflow", "chapter_workflow", "retry_workflow"]

@@ -61,6 +61,7 @@ class Retries(BaseModel):
     passed: int = 0
     judge_pass_rate: float | None = None  # passed / verdicts
     failed_chapters: list[int] = []
+    accepted_chapters: list[int] = []  # failed, then kept as they are (`approve --chapter`)
 
 
 class StatusReport(BaseModel):

@@ -17,7 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from bookwright.engine.books import Books, writer_alive
-from bookwright.errors import BookLocked, BookwrightError, UsageError
+from bookwright.errors import BookLocked, BookwrightError, ChapterNotFound, UsageError
 from bookwright.model import BookSpec
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
@@ -27,6 +27,7 @@ from bookwright.web.schemas import (
     Approval,
     ChapterRetry,
     FailedCall,
+    Kept,
     NewBook,
     Paused,
     Run,
@@ -248,6 +249,38 @@ def retry_chapter(
         retry=RetryRequest(number, asked.level, asked.cascade),
     )
     return _started(book_id, "retry", run_id)
+
+
+@router.post(
+    "/books/{book_id}/chapters/{number}/accept",
+    response_model=Kept,
+    tags=["control"],
+)
+def accept_chapter(
+    request: Request, book_id: str, number: Annotated[int, PathParam(ge=1, le=10_000)]
+) -> Kept:
+    """Keep a chapter that failed its quality checks as it is (its last attempt stands)
+    and let the book go on without it being written again. The same as `bookwright
+    approve BOOK --chapter N`."""
+    books, launcher = books_of(request), launcher_of(request)
+    books.get(book_id)
+    if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
+        raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
+    try:
+        waiting = books.accept_chapters(book_id, [number])
+    except ChapterNotFound:
+        raise  # 404
+    except UsageError as error:  # not stopped on this chapter's failure: 409
+        raise Conflict(error.message, error.remedy) from None
+    run_id = launcher.start(book_id, "resume") if waiting else None
+    return Kept(
+        book_id=book_id,
+        chapters=[number],
+        resumed=waiting,
+        run_id=run_id,
+        status_url=f"/api/books/{book_id}",
+        events_url=f"/api/books/{book_id}/events",
+    )
 
 
 @router.get("/books/{book_id}/stats", response_model=dict[str, Any], tags=["books"])

@@ -62,6 +62,20 @@ class Started(BaseModel):
     events_url: str
 
 
+class Kept(BaseModel):
+    """Failed chapters kept as they are; a book that waited on them goes on."""
+
+    book_id: str
+    chapters: list[int]
+    resumed: bool = Field(
+        description="The book waited on these chapters and a writer was queued to go on; "
+        "false when it was complete already (a failed chapter retry)."
+    )
+    run_id: str | None
+    status_url: str
+    events_url: str
+
+
 class Paused(BaseModel):
     book_id: str
     running: bool = Field(description="A writer was running and stops at its next step.")

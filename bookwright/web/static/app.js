@@ -91,15 +91,18 @@ function renderBook(report, live) {
   document.getElementById("resume").disabled =
     live || report.status === "completed" || Boolean(report.halted_at);
   document.getElementById("retry").disabled = live || report.status !== "completed";
+  document.getElementById("keep").disabled = live || !report.retries.failed_chapters.length;
 }
 
 function retriesLine(r) {
   const rate = r.judge_pass_rate === null ? "" : ` (${Math.round(100 * r.judge_pass_rate)}%)`;
   const tokens = Object.entries(r.tokens_by_level).map(([k, v]) => `${k} ${v}`).join(", ");
   const failed = r.failed_chapters.length ? ` · failed chapters: ${r.failed_chapters.join(", ")}` : "";
+  const kept = r.accepted_chapters.length
+    ? ` · kept as they are: ${r.accepted_chapters.join(", ")}` : "";
   return `judge: ${r.passed}/${r.verdicts} verdicts passed${rate} · retries: edit only ` +
     `${r.edit_only}, write only ${r.write_only}, full ${r.full_retry} · tokens by level: ` +
-    `${tokens || "none yet"}${failed}`;
+    `${tokens || "none yet"}${failed}${kept}`;
 }
 
 async function refreshIssues(book) {
@@ -217,6 +220,18 @@ function watchBook(section) {
     try {
       await send("POST", `/api/books/${book}/chapters/${chapter}/retry`, body);
       message.textContent = `chapter ${chapter}: retry (${body.level}) queued`;
+      connect();
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  });
+  document.getElementById("keep").addEventListener("click", async () => {
+    const message = document.getElementById("action-message");
+    message.textContent = "";
+    const chapter = document.querySelector("#retry-form select[name=chapter]").value;
+    try {
+      const kept = await send("POST", `/api/books/${book}/chapters/${chapter}/accept`);
+      message.textContent = `chapter ${chapter}: kept as it is` + (kept.resumed ? "; the book goes on" : "");
       connect();
     } catch (error) {
       message.textContent = error.message;
