@@ -7,6 +7,7 @@ Each operation is its own test, driven by Hypothesis directly: schemathesis's
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from tests.conftest import Workspace
 from tests.scripted_server import ScriptedServer
 from tests.test_web_api import Served
 
+# A longer hunt: BOOKWRIGHT_FUZZ_EXAMPLES=300 pytest tests/test_web_schemathesis.py
+EXAMPLES = int(os.environ.get("BOOKWRIGHT_FUZZ_EXAMPLES", "30"))
 OPERATIONS = sorted(
     (route.path, method)
     for route in router.routes
@@ -54,7 +57,7 @@ def test_operation_conforms_to_the_schema(
     operation = web_schema[path][method]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: schemathesis.Case) -> None:
         # A schema-valid model name may still name no configured provider (400): the schema
         # cannot know the settings, so "valid data is accepted" does not hold for `model`.
