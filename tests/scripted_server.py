@@ -213,6 +213,7 @@ class ScriptedServer:
         self.fail_status = fail_status
         self.truncate_words = truncate_words  # longer answers stop there: finish_reason=length
         self.requests = 0
+        self.sent: list[tuple[str, Any]] = []  # (the messages as JSON, the seed) of each
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -223,6 +224,7 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
                 server.requests += 1
+                server.sent.append((json.dumps(body["messages"]), body.get("seed")))
                 if server.fail_status:
                     self._send(server.fail_status, {"error": {"message": "scripted failure"}})
                     return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,6 +180,22 @@ def test_a_chapter_retry_that_fails_can_be_kept(tmp_path, servers) -> None:  # t
     assert [c["status"] for c in status["chapters"]] == ["completed", "completed"]
     assert status["retries"]["accepted_chapters"] == [2]
     assert len(requests(ws, "q")) == sent  # nothing to write: the book was complete
+
+
+def test_every_new_round_and_retry_samples_anew(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    """A seeded model gives the same answer to the same prompt and seed: a resumed round
+    or a chapter retry that repeated earlier seeds would pay for the same text again."""
+    ws, server = start(tmp_path, {1: [STRUCTURE] * 3})
+    servers.append(server)
+    assert ws.run("write", *SMALL, "--model", "scripted:m", "--book-id", "s").code == 1
+    resumed = ws.run("resume", "s")  # the judge's script is spent: this round passes
+    assert resumed.code == 0, resumed.err
+    assert ws.run("status", "s", "--json").json()["chapters"][0]["retry_count"] == 3
+    retried = ws.run("retry", "s", "--chapter", "1", "--level", "write")
+    assert retried.code == 0, retried.err
+    assert ws.run("status", "s", "--json").json()["chapters"][0]["retry_count"] == 4
+    repeated = [sent for sent, n in Counter(server.sent).items() if n > 1]
+    assert repeated == []
 
 
 def test_retry_one_chapter_leaves_the_others_alone(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]

@@ -144,11 +144,16 @@ def chapter_scenes(book_id: str, lists: SceneLists, number: int) -> SceneList:
 
 
 @DBOS.workflow(name="chapter", max_recovery_attempts=None)
-def chapter_workflow(book_id: str, number: int, first_level: str | None = None) -> dict:
+def chapter_workflow(
+    book_id: str, number: int, first_level: str | None = None, earlier_attempts: int = 0
+) -> dict:
     """Write chapter `number` until the judge passes it or attempts run out.
 
     `first_level` (edit, write, full) redoes an existing chapter from that phase:
-    `bookwright retry`. Returns {"status": "generated"|"failed", "words", "attempts"}.
+    `bookwright retry`. `earlier_attempts`: the attempts the chapter had before this
+    run (an earlier round, or the runs before a retry), so that this run samples anew
+    instead of repeating their seeds, and its retry count goes on from theirs.
+    Returns {"status": "generated"|"failed", "words", "attempts"}.
     """
     from bookwright.engine.workflows import make_ask
 
@@ -178,7 +183,8 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
         attempt = len(history)
         retry_level = level.value if (attempt or first_level) else None
         tags = {"attempt": attempt, "retry_level": retry_level}
-        seeded = spec.model_copy(update={"seed": spec.seed + attempt * SEED_STRIDE})
+        sample = earlier_attempts + attempt  # a seeded model repeats itself on one seed
+        seeded = spec.model_copy(update={"seed": spec.seed + sample * SEED_STRIDE})
         ask = make_ask(book_id, seeded, Stage.chapters, tags)
         if level is RetryLevel.FULL_RETRY and (attempt or first_level):
             scenes = make_scene_list(seeded, plan, cast, places, entry, ask)
@@ -245,7 +251,7 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
         # issue (length, repetition across scenes) or a full retry redoes every scene.
         scene_of = [i.scene for i in decision.causes]
         only = set(scene_of) if scene_of and None not in scene_of else None  # type: ignore[arg-type]
-        chapter_state_step(book_id, number, retry_count=len(history))
+        chapter_state_step(book_id, number, retry_count=earlier_attempts + len(history))
 
     chapter = Chapter(number=number, title=entry.title, scenes=texts)
     save_artifact_step(book_id, f"chapter:{number}", chapter.model_dump(mode="json"))
@@ -261,7 +267,7 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
             number,
             status="failed",
             word_count=chapter.word_count,
-            retry_count=len(history) - 1,
+            retry_count=earlier_attempts + len(history) - 1,
         )
         return {
             "status": "failed",
@@ -274,7 +280,7 @@ def chapter_workflow(book_id: str, number: int, first_level: str | None = None) 
         number,
         status="generated",
         word_count=chapter.word_count,
-        retry_count=max(0, len(attempts) - 1),
+        retry_count=max(0, earlier_attempts + len(attempts) - 1),
     )
     return {"status": "generated", "words": chapter.word_count, "attempts": len(attempts)}
 

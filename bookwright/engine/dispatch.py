@@ -17,7 +17,7 @@ from typing import Any
 from dbos import DBOSClient, EnqueueOptions
 
 from bookwright.engine.leases import live_executors, live_worker_count
-from bookwright.engine.runner import RetryRequest
+from bookwright.engine.runner import RetryRequest, attempts_so_far
 from bookwright.engine.workflows import RESUME_TOPIC, WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound
 from bookwright.settings import Settings
@@ -134,7 +134,15 @@ def hand_to_workers(
     if retry is not None:  # a new workflow of its own; `resume` continues it
         workflow_id = f"retry-{book.id}-{retry.chapter}-{time.time_ns()}"
         store.update_book(book.id, active_workflow=workflow_id)
-        dispatcher.enqueue(workflow_id, "retry", book.id, retry.chapter, retry.level, retry.cascade)
+        dispatcher.enqueue(
+            workflow_id,
+            "retry",
+            book.id,
+            retry.chapter,
+            retry.level,
+            retry.cascade,
+            attempts_so_far(store, book.id),
+        )
     else:
         workflow_id = book.active_workflow or book_workflow_id(book.id)
         state = dispatcher.state(workflow_id)

@@ -20,6 +20,7 @@ from bookwright.errors import UsageError
 from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
+from bookwright.store import Store
 
 FINISHED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
 
@@ -41,6 +42,16 @@ class RetryRequest:
             self.level,
             *(["--cascade"] if self.cascade else []),
         ]
+
+
+def attempts_so_far(store: Store, book_id: str) -> dict[str, int]:
+    """Attempts each written chapter has had (its retry count + 1), for a retry to go on
+    from: it samples with new seeds and counts on from there."""
+    return {
+        str(c["number"]): int(c["retry_count"] or 0) + 1
+        for c in store.chapters(book_id)
+        if c["status"] != "pending"
+    }
 
 
 def executor_id(book_id: str) -> str:
@@ -124,7 +135,12 @@ def run_book(
             books.store.update_book(book_id, active_workflow=workflow_id)
             with SetWorkflowID(workflow_id):
                 handle = DBOS.start_workflow(
-                    retry_workflow, book_id, retry.chapter, retry.level, retry.cascade
+                    retry_workflow,
+                    book_id,
+                    retry.chapter,
+                    retry.level,
+                    retry.cascade,
+                    attempts_so_far(books.store, book_id),
                 )
         else:
             workflow_id = book.active_workflow or book_workflow_id(book_id)

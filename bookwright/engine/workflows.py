@@ -297,9 +297,16 @@ def book_workflow(book_id: str) -> str:
 
 
 @DBOS.workflow(name="retry", max_recovery_attempts=None)
-def retry_workflow(book_id: str, number: int, level: str, cascade: bool) -> str:
+def retry_workflow(
+    book_id: str,
+    number: int,
+    level: str,
+    cascade: bool,
+    attempts_so_far: dict[str, int] | None = None,
+) -> str:
     """A new version of one chapter of a finished book, reusing everything else; with
-    `cascade`, the chapters that depend on it (directly or not) are rewritten too."""
+    `cascade`, the chapters that depend on it (directly or not) are rewritten too.
+    `attempts_so_far` (chapter number as text -> attempts) lets each sample anew."""
     spec = BookSpec.model_validate(load_spec_step(book_id))
     plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))
     outline = Outline.model_validate(load_artifact_step(book_id, "outline"))
@@ -308,7 +315,10 @@ def retry_workflow(book_id: str, number: int, level: str, cascade: bool) -> str:
     results = {}
     for chapter in redo:
         results[chapter] = chapter_workflow(
-            book_id, chapter, level if chapter == number else "write"
+            book_id,
+            chapter,
+            level if chapter == number else "write",
+            (attempts_so_far or {}).get(str(chapter), 0),
         )
     book_state_step(book_id, status="harmonizing", current_stage=Stage.harmonize.value)
     harmonize_step(book_id)
@@ -363,13 +373,17 @@ def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
     loop stops only the chapters that depend on it; the book then waits for a resume,
     which gives the failed chapters (and those waiting on them) a new round."""
     done: set[int] = set(done_chapters_step(book_id))
+    used: dict[int, int] = {}  # attempts per chapter in earlier rounds: the next samples anew
     while True:
         failed: dict[int, str] = {}
         todo = [n for n in ready_order(outline) if n not in done]
         if spec.parallel_chapters > 1:
             # Drafted at once from the outline; harmonization reconciles them after.
             queue = chapter_queue_step(book_id, spec.parallel_chapters)
-            handles = [DBOS.enqueue_workflow(queue, chapter_workflow, book_id, n) for n in todo]
+            handles = [
+                DBOS.enqueue_workflow(queue, chapter_workflow, book_id, n, None, used.get(n, 0))
+                for n in todo
+            ]
             results = dict(zip(todo, (h.get_result() for h in handles), strict=True))
         else:
             results = {}
@@ -378,9 +392,10 @@ def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
                 if blocked:
                     failed[number] = f"waits on chapter {blocked[0]}"
                     continue
-                results[number] = chapter_workflow(book_id, number)
+                results[number] = chapter_workflow(book_id, number, None, used.get(number, 0))
         judged_failed = []
         for number, result in results.items():
+            used[number] = used.get(number, 0) + result["attempts"]
             if result["status"] == "failed":
                 judged_failed.append(number)
                 failed[number] = f"failed its quality checks after {result['attempts']} "
