@@ -33,31 +33,23 @@ $(VENV)/.test-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# $(call need,CHECK,PACKAGE,WHAT IS SKIPPED WITHOUT IT): as root, apt-get installs the
+# Debian package a test needs; otherwise that test is skipped with a reason.
+define need
+	@if ! ( $(1) ) >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -qq && apt-get install -y -qq $(2) >/dev/null) || true; \
+		fi; \
+		( $(1) ) >/dev/null 2>&1 || echo "$(2) is missing (apt-get install $(2)): $(3)"; \
+	fi
+endef
+
 test: $(VENV)/.test-installed
-	@# The EPUB export test validates with epubcheck; without root it is skipped with a reason.
-	@if ! command -v epubcheck >/dev/null; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			(apt-get update -qq && apt-get install -y -qq epubcheck >/dev/null) || true; \
-		fi; \
-		command -v epubcheck >/dev/null || \
-			echo "epubcheck is missing (apt-get install epubcheck): EPUB checks are skipped"; \
-	fi
-	@# The dashboard's browser test drives Debian's Chromium through Playwright.
-	@if ! command -v chromium >/dev/null; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true; \
-		fi; \
-		command -v chromium >/dev/null || \
-			echo "chromium is missing (apt-get install chromium): the browser test is skipped"; \
-	fi
-	@# The workers test starts a throwaway cluster with Debian's PostgreSQL server binaries.
-	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || true; \
-		fi; \
-		ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
-			echo "PostgreSQL is missing (apt-get install postgresql): the workers tests are skipped"; \
-	fi
+	@# EPUB exports are validated with epubcheck; the dashboard's browser test drives
+	@# Chromium through Playwright; the workers tests start a throwaway PostgreSQL cluster.
+	$(call need,command -v epubcheck,epubcheck,EPUB checks are skipped)
+	$(call need,command -v chromium,chromium,the browser test is skipped)
+	$(call need,ls /usr/lib/postgresql/*/bin/pg_ctl || command -v pg_ctl,postgresql,the workers tests are skipped)
 	$(BIN)/ruff check bookwright tests bench
 	$(BIN)/mypy bookwright
 	$(BIN)/python -m pytest -q
