@@ -107,6 +107,11 @@ class _TakenLog:
         polled_at = datetime.now(UTC) - timedelta(seconds=1)  # clock steps between rows
         found = {wf.workflow_id: wf for wf in self._runs(dequeued_after=self.since.isoformat())}
         found.update((wf.workflow_id, wf) for wf in self._runs(status="PENDING"))
+        if self.in_hand:  # how the ones it had at the last poll are now (they may have ended)
+            held = {wf.workflow_id: wf for wf in self._runs(workflow_ids=list(self.in_hand))}
+            for gone in set(self.in_hand) - set(held):  # taken over by another executor
+                del self.in_hand[gone]
+            found.update(held)
         self.since = polled_at
         lines = []
         for workflow_id, wf in sorted(found.items(), key=lambda item: item[1].created_at or 0):
@@ -123,7 +128,7 @@ class _TakenLog:
                 lines.append(f"worker {self.executor_id}: done with {book_id} ({wf.status})")
         return lines
 
-    def _runs(self, **where: str) -> list[WorkflowStatus]:
+    def _runs(self, **where: str | list[str]) -> list[WorkflowStatus]:
         return DBOS.list_workflows(
             executor_id=self.executor_id,
             name=["book", "retry"],
