@@ -209,21 +209,30 @@ def test_keep_a_failed_chapter_from_the_api(client: TestClient, scripted: Script
     assert client.post("/api/books", json={**SMALL_BOOK, "book_id": "k"}).status_code == 202
     failed = follow(client, "k")[-1]
     assert failed["status"] == "failed" and failed["retries"]["failed_chapters"] == [1]
-    refused = client.post("/api/books/k/chapters/2/accept")  # chapter 2 passed
-    assert "has not failed" in assert_error(refused, 409, "conflict")["message"]
-    assert_error(client.post("/api/books/k/chapters/9/accept"), 404, "chapter_not_found")
-    assert_error(client.post("/api/books/nope/chapters/1/accept"), 404, "book_not_found")
 
-    kept = client.post("/api/books/k/chapters/1/accept")
-    assert kept.status_code == 200, kept.text
-    assert kept.json()["resumed"] and kept.json()["run_id"]
+    def keep(*chapters: int, **more: object) -> httpx.Response:
+        return client.post("/api/books/k/approve", json={"chapters": list(chapters), **more})
+
+    refused = keep(2)  # chapter 2 passed
+    assert "has not failed (it is generated)" in assert_error(refused, 409, "conflict")["message"]
+    assert_error(keep(9), 404, "chapter_not_found")
+    assert_error(keep(1, artifact={"chapters": []}), 400, "usage_error")
+    assert_error(keep(), 422, "invalid_request")
+    nobody = client.post("/api/books/nope/approve", json={"chapters": [1]})
+    assert_error(nobody, 404, "book_not_found")
+    assert client.get("/api/books/k/stats").json()["retries"]["accepted_chapters"] == []
+
+    kept = keep(1)
+    assert kept.status_code == 202, kept.text
+    assert kept.json()["action"] == "accept" and kept.json()["run_id"]
     final = follow(client, "k")[-1]
     assert final["status"] == "completed"
     assert final["retries"]["accepted_chapters"] == [1] and not final["retries"]["failed_chapters"]
     stats = client.get("/api/books/k/stats").json()
     assert stats["chapters"][0]["accepted"] and not stats["chapters"][0]["passed"]
-    page = client.get("/books/k")
-    assert "kept as they are: 1" in page.text
+    runs = client.get("/api/runs", params={"book_id": "k"}).json()
+    assert [(r["action"], r["exit_code"]) for r in runs] == [("accept", 0), ("resume", 1)]
+    assert "kept as they are: 1" in client.get("/books/k").text
 
 
 def test_pause_and_resume_from_the_api(slow, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

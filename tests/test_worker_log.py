@@ -62,3 +62,11 @@ def test_held_runs_in_order_and_one_taken_over_is_dropped() -> None:
     assert said == ["worker w: writing one", "worker w: retrying a chapter of two"]
     assert log.step(b=(run("b", "one", "PENDING", at=1), False)) == []  # r: elsewhere now
     assert log.in_hand == {"b": "one"}
+
+
+def test_a_run_resumed_under_the_same_id_is_reported_again() -> None:
+    log = ScriptedLog()
+    log.step(a=(run("a", "one", "CANCELLED"), True))
+    assert log.step(a=(run("a", "one", "PENDING"), True)) == ["worker w: writing one"]
+    assert log.step(a=(run("a", "one", "SUCCESS"), False)) == ["worker w: done with one (SUCCESS)"]
+    assert log.step() == [] and log.done == set()  # what it remembers stays small

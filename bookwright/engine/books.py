@@ -135,52 +135,65 @@ class Books:
         return report
 
     def accept_chapters(self, book_id: str, numbers: list[int]) -> bool:
-        """Keep failed chapters as they are: their last attempt stands, and their verdict
-        gets a new version saying it was accepted. True when the book must be resumed
-        to go on (it waits after a quality failure); False when it is complete already
-        (a chapter retry that failed), where accepting is all there is to do.
-
-        The caller holds the book's lock, or knows no writer has the book."""
-        waiting = self.check_accept(book_id, numbers)
+        """Keep failed chapters as they are (`approve --chapter`): their last attempt
+        stands. True when the book waits after a quality failure: then nothing is changed
+        here, and the resume message carries the chapters to the book's workflow, which
+        marks them (so a resume that never starts keeps nothing). False when the book is
+        complete already (a chapter retry that failed): then they are marked here, and
+        there is nothing to run. The caller holds the book's lock."""
+        if self.check_accept(book_id, numbers):
+            return True
         for number in numbers:
             found = self.store.get_artifact(book_id, f"verdict:{number}")
-            assert found is not None
+            verdict = found[1] if found else {}
             self.store.put_artifact(
-                book_id, f"verdict:{number}", {**found[1], "accepted": True}, source="edited"
+                book_id, f"verdict:{number}", {**verdict, "accepted": True}, source="edited"
             )
-            if not waiting:
-                self.store.update_chapter(book_id, number, status="completed")
-        return waiting
+            self.store.update_chapter(book_id, number, status="completed")
+        return False
 
     def check_accept(self, book_id: str, numbers: list[int]) -> bool:
         """Refuse to keep chapters that do not exist or have not failed, or a book that is
         not stopped on them; True when the book waits for a resume (see accept_chapters)."""
+        from bookwright.engine.workflows import RESUME_TOPIC
+
         book = self.get(book_id)
         report = self.status(book_id)
-        states = {c.number: c.status.value for c in report.chapters}
+        chapters = {c.number: c for c in report.chapters}
         for number in numbers:
-            if number not in states:
+            if number not in chapters:
                 raise ChapterNotFound(
                     f"Book {book_id!r} has no chapter {number}",
-                    f"Its chapters are {', '.join(map(str, states)) or 'not planned yet'}",
+                    f"Its chapters are {', '.join(map(str, chapters)) or 'not planned yet'}",
                 )
-        waiting = book.status == "failed" and book.error_class == "quality"
+        waiting = (
+            book.status == "failed"
+            and book.error_class == "quality"
+            and book.waiting_for == RESUME_TOPIC
+            and bool(book.wait_token)
+        )
         if not (waiting or book.status == "completed"):
             raise UsageError(
-                f"Book {book_id!r} is {book.status}; a chapter is accepted as it is only "
-                "once the book has stopped on chapters that failed their quality checks",
+                f"Book {book_id!r} is {book.status}; a chapter is kept as it is only once "
+                "the book has stopped on chapters that failed their quality checks",
                 f"See `bookwright status {book_id}`",
             )
+        failed = [n for n, c in chapters.items() if c.status.value == "failed"]
+        listed = (
+            f"Chapters that failed: {', '.join(map(str, failed))}"
+            if failed
+            else "No chapter has failed; retry one with `bookwright retry`"
+        )
         for number in numbers:
-            verdict = self.store.get_artifact(book_id, f"verdict:{number}")
-            if states[number] != "failed" or verdict is None:
-                failed = [n for n, state in states.items() if state == "failed"]
-                raise UsageError(
-                    f"Chapter {number} of {book_id!r} has not failed (it is {states[number]})",
-                    f"Chapters that failed: {', '.join(map(str, failed))}"
-                    if failed
-                    else "No chapter has failed; retry one with `bookwright retry`",
-                )
+            chapter = chapters[number]
+            if chapter.status.value == "failed":
+                continue
+            blocked = [d for d in chapter.depends_on if d in failed]
+            if chapter.status.value == "pending" and blocked:
+                why = f"it is not written yet: it waits on chapter {blocked[0]}, which failed"
+            else:
+                why = f"it is {chapter.status.value}"
+            raise UsageError(f"Chapter {number} of {book_id!r} has not failed ({why})", listed)
         return waiting
 
     def stats(self, book_id: str) -> dict[str, Any]:

@@ -184,7 +184,8 @@ def chapter_workflow(
         retry_level = level.value if (attempt or first_level) else None
         tags = {"attempt": attempt, "retry_level": retry_level}
         sample = earlier_attempts + attempt  # a seeded model repeats itself on one seed
-        seeded = spec.model_copy(update={"seed": spec.seed + sample * SEED_STRIDE})
+        seed = (spec.seed + sample * SEED_STRIDE) % 2**31  # within what providers take
+        seeded = spec.model_copy(update={"seed": seed})
         ask = make_ask(book_id, seeded, Stage.chapters, tags)
         if level is RetryLevel.FULL_RETRY and (attempt or first_level):
             scenes = make_scene_list(seeded, plan, cast, places, entry, ask)

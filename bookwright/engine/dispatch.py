@@ -17,7 +17,7 @@ from typing import Any
 from dbos import DBOSClient, EnqueueOptions
 
 from bookwright.engine.leases import live_executors, live_worker_count
-from bookwright.engine.runner import RetryRequest, attempts_so_far
+from bookwright.engine.runner import RetryRequest, attempts_so_far, resume_message
 from bookwright.engine.workflows import RESUME_TOPIC, WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound
 from bookwright.settings import Settings
@@ -71,12 +71,13 @@ class Dispatcher:
         )
         return {wf.workflow_id: wf.executor_id for wf in found if wf.executor_id}
 
-    def send(self, book: BookRecord) -> None:
-        """End the wait the book's workflow is in, with the token of that wait."""
+    def send(self, book: BookRecord, accept: list[int] | None = None) -> None:
+        """End the wait the book's workflow is in, with the token of that wait (and the
+        failed chapters to keep as they are)."""
         assert book.waiting_workflow and book.waiting_for and book.wait_token
         self.client.send(
             book.waiting_workflow,
-            {"token": book.wait_token},
+            resume_message(book.wait_token, accept),
             topic=book.waiting_for,
             idempotency_key=book.wait_token,
         )
@@ -127,6 +128,7 @@ def hand_to_workers(
     approve: bool,
     retry: RetryRequest | None = None,
     dispatcher: Dispatcher | None = None,
+    accept: list[int] | None = None,
 ) -> Callable[[], bool]:
     """Queue the book's workflow (or message the waiting one) and return `finished()`.
     Without `dispatcher`, a client of its own that lives as long as `finished`."""
@@ -156,7 +158,7 @@ def hand_to_workers(
         and book.waiting_workflow
         and (approve or book.waiting_for == RESUME_TOPIC)
     ):
-        dispatcher.send(book)
+        dispatcher.send(book, accept)
 
     def finished() -> bool:
         state = dispatcher.state(workflow_id)
@@ -218,9 +220,10 @@ class WorkerLauncher:
         action: str,
         token: str | None = None,
         retry: RetryRequest | None = None,
+        chapters: list[int] | None = None,
     ) -> str:
         """Queue the book (or end the wait it is in, or queue a chapter retry); return its
-        workflow id."""
+        workflow id. `chapters` (action `accept`): failed chapters to keep as they are."""
         book = self.store.get_book(book_id)
         if book is None:
             raise BookNotFound(f"No book {book_id!r}", "List books with GET /api/books")
@@ -229,7 +232,7 @@ class WorkerLauncher:
                 f"Book {book_id!r} is already queued or being written",
                 f"Watch it with GET /api/books/{book_id}/events, or pause it first",
             )
-        if action == "approve" and token is not None and book.wait_token != token:
+        if action in ("approve", "accept") and token is not None and book.wait_token != token:
             return book.active_workflow or book_workflow_id(book_id)  # approved already
         self.store.update_book(book_id, pause_requested=False)
         if retry is not None:
@@ -255,6 +258,7 @@ class WorkerLauncher:
             book,
             approve=action == "approve",
             dispatcher=self.dispatcher,
+            accept=chapters if action == "accept" else None,
         )
         return book.active_workflow or book_workflow_id(book_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dbos import DBOS, SetWorkflowID
 
@@ -52,6 +53,12 @@ def attempts_so_far(store: Store, book_id: str) -> dict[str, int]:
         for c in store.chapters(book_id)
         if c["status"] != "pending"
     }
+
+
+def resume_message(token: str, accept: list[int] | None = None) -> dict[str, Any]:
+    """What ends a book's wait: the token of that wait, and the chapters to keep as they
+    are (`approve --chapter`), if any."""
+    return {"token": token, **({"accept": sorted(set(accept))} if accept else {})}
 
 
 def executor_id(book_id: str) -> str:
@@ -117,7 +124,9 @@ def run_book(
         if settings.on_postgres:  # workers write it; this process queues it (and watches)
             from bookwright.engine.dispatch import hand_to_workers, workflow_error
 
-            done = hand_to_workers(settings, books.store, book, approve=approve, retry=retry)
+            done = hand_to_workers(
+                settings, books.store, book, approve=approve, retry=retry, accept=accept
+            )
             if detach:
                 return books.status(book_id)
             return _watch(
@@ -160,7 +169,7 @@ def run_book(
             # Ctrl+C or a kill it simply continues where recovery puts it.
             DBOS.send(
                 book.waiting_workflow,
-                {"token": book.wait_token},
+                resume_message(book.wait_token, accept),
                 topic=book.waiting_for,
                 idempotency_key=book.wait_token,
             )

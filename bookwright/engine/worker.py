@@ -114,18 +114,22 @@ class _TakenLog:
             found.update(held)
         self.since = polled_at
         lines = []
+        done: set[str] = set()  # ended runs this poll saw: the next one's overlap repeats them
         for workflow_id, wf in sorted(found.items(), key=lambda item: item[1].created_at or 0):
-            if workflow_id in self.done:
+            ended = wf.status != "PENDING"  # a run resumed under the same id is new again
+            if ended and workflow_id in self.done:
+                done.add(workflow_id)
                 continue
             book_id = _book_of(wf)
             if workflow_id not in self.in_hand:
                 self.in_hand[workflow_id] = book_id
                 what = "writing" if wf.name == "book" else "retrying a chapter of"
                 lines.append(f"worker {self.executor_id}: {what} {book_id}")
-            if wf.status != "PENDING":
+            if ended:
                 del self.in_hand[workflow_id]
-                self.done.add(workflow_id)
+                done.add(workflow_id)
                 lines.append(f"worker {self.executor_id}: done with {book_id} ({wf.status})")
+        self.done = done
         return lines
 
     def _runs(self, **where: str | list[str]) -> list[WorkflowStatus]:

@@ -70,25 +70,28 @@ def approve_topic(stage: str) -> str:
     return f"approve:{stage}"
 
 
-def _wait(book_id: str, topic: str, **state: Any) -> None:
+def _wait(book_id: str, topic: str, **state: Any) -> dict[str, Any]:
     """Record what the book waits for, then block until the matching message arrives.
 
     The token ties a message to this one wait: a stale or repeated `resume` left from an
     earlier wait is ignored instead of skipping this one. Survives any number of restarts.
+    Returns the message: besides the token it may say what to do (`accept`: chapters to
+    keep as they are). A message is recorded, so a replay gets the same one back.
     """
     token = await_step(book_id, topic, **state)
     while True:
         message = DBOS.recv(topic, timeout_seconds=WAIT_S)
         if isinstance(message, dict) and message.get("token") == token:
-            return
+            return message
 
 
-def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
-    """A failure that a retry may cure, or a pause: record it, wait for `bookwright resume`."""
+def _stop_and_wait(book_id: str, error: BookwrightError) -> dict[str, Any]:
+    """A failure that a retry may cure, or a pause: record it, wait for `bookwright resume`
+    (or `approve --chapter`), and return its message."""
     if isinstance(error, PauseRequested):
-        _wait(book_id, RESUME_TOPIC, status="paused")
+        message = _wait(book_id, RESUME_TOPIC, status="paused")
         book_state_step(book_id, status="processing", **NOT_WAITING)
-        return
+        return message
     error_class = getattr(error, "error_class", "") or (
         "config"
         if isinstance(error, ConfigError)
@@ -97,8 +100,11 @@ def _stop_and_wait(book_id: str, error: BookwrightError) -> None:
         else "unknown"
     )
     status = "failed" if error_class in ("invalid_output", "unknown", "quality") else "halted"
-    _wait(book_id, RESUME_TOPIC, status=status, error=error.one_line(), error_class=error_class)
+    message = _wait(
+        book_id, RESUME_TOPIC, status=status, error=error.one_line(), error_class=error_class
+    )
     book_state_step(book_id, status="processing", error=None, error_class=None, **NOT_WAITING)
+    return message
 
 
 def make_ask(
@@ -405,22 +411,24 @@ def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
         if not failed:
             return
         summary = "; ".join(f"chapter {n} {why}" for n, why in sorted(failed.items()))
-        first = min(failed)
-        _stop_and_wait(
+        first = min(judged_failed) if judged_failed else min(failed)
+        message = _stop_and_wait(
             book_id,
             QualityFailed(
                 summary,
                 f"See why with `bookwright show {book_id} verdict:{first}`; "
-                f"`bookwright resume {book_id}` gives them another round, "
-                f"`bookwright approve {book_id} --chapter {first}` keeps it as it is",
+                f"`bookwright resume {book_id}` gives the failed chapters another round, "
+                f"`bookwright approve {book_id} --chapter {first}` keeps chapter {first} "
+                "as it is",
             ),
         )
-        # `approve --chapter N` marked the verdicts of the chapters kept as they are.
-        for number in sorted(judged_failed):
-            verdict = load_artifact_step(book_id, f"verdict:{number}")
-            if verdict is not None and verdict.get("accepted"):
-                chapter_state_step(book_id, number, status="generated")
-                done.add(number)
+        # `approve --chapter N`: their last attempt stands; the verdict says it was kept.
+        # Steps only on this path, which no run recorded before it existed, replays alike.
+        for number in sorted(set(message.get("accept") or []) & set(judged_failed)):
+            verdict = load_artifact_step(book_id, f"verdict:{number}") or {}
+            save_artifact_step(book_id, f"verdict:{number}", {**verdict, "accepted": True})
+            chapter_state_step(book_id, number, status="generated")
+            done.add(number)
 
 
 __all__ = ["ARTIFACT_TYPES", "book_workflow", "chapter_workflow", "retry_workflow"]

@@ -27,7 +27,6 @@ from bookwright.web.schemas import (
     Approval,
     ChapterRetry,
     FailedCall,
-    Kept,
     NewBook,
     Paused,
     Run,
@@ -78,7 +77,7 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def _started(book_id: str, action: str, run_id: str) -> Started:
+def _started(book_id: str, action: str, run_id: str | None) -> Started:
     return Started(
         book_id=book_id,
         action=action,
@@ -198,9 +197,17 @@ def approve_book(
     request: Request, book_id: str, approval: Annotated[Approval | None, Body()] = None
 ) -> Started:
     """Approve the artifact the book is halted at, optionally replaced by an edited one
-    (checked like `bookwright approve --edit`; an invalid edit changes nothing), and go on."""
+    (checked like `bookwright approve --edit`; an invalid edit changes nothing), and go on.
+    With `chapters`, keep those failed chapters as they are instead, and go on."""
     books, launcher = books_of(request), launcher_of(request)
     book = books.get(book_id)
+    if approval is not None and approval.chapters:
+        if approval.artifact is not None:
+            raise UsageError(
+                "`chapters` and `artifact` do not go together",
+                "Approve a review with `artifact`, or keep failed chapters with `chapters`",
+            )
+        return _keep_chapters(books, launcher, book_id, sorted(set(approval.chapters)))
     if not (book.waiting_for or "").startswith("approve:") or not book.wait_token:
         raise Conflict(
             f"Book {book_id!r} is not waiting for approval (status {book.status})",
@@ -212,6 +219,23 @@ def approve_book(
         _save_edit(books, book_id, approval.artifact)
     run_id = launcher.start(book_id, "approve", book.wait_token)
     return _started(book_id, "approve", run_id)
+
+
+def _keep_chapters(books: Books, launcher: Launcher, book_id: str, chapters: list[int]) -> Started:
+    if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
+        raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
+    try:
+        waiting = books.check_accept(book_id, chapters)
+        if not waiting:  # a complete book (a failed chapter retry): marked, nothing to run
+            books.accept_chapters(book_id, chapters)
+            return _started(book_id, "accept", None)
+    except ChapterNotFound:
+        raise  # 404
+    except UsageError as error:  # not stopped on these chapters' failure: 409
+        raise Conflict(error.message, error.remedy) from None
+    token = books.get(book_id).wait_token
+    run_id = launcher.start(book_id, "accept", token, chapters=chapters)
+    return _started(book_id, "accept", run_id)
 
 
 @router.post(
@@ -249,38 +273,6 @@ def retry_chapter(
         retry=RetryRequest(number, asked.level, asked.cascade),
     )
     return _started(book_id, "retry", run_id)
-
-
-@router.post(
-    "/books/{book_id}/chapters/{number}/accept",
-    response_model=Kept,
-    tags=["control"],
-)
-def accept_chapter(
-    request: Request, book_id: str, number: Annotated[int, PathParam(ge=1, le=10_000)]
-) -> Kept:
-    """Keep a chapter that failed its quality checks as it is (its last attempt stands)
-    and let the book go on without it being written again. The same as `bookwright
-    approve BOOK --chapter N`."""
-    books, launcher = books_of(request), launcher_of(request)
-    books.get(book_id)
-    if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
-        raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
-    try:
-        waiting = books.accept_chapters(book_id, [number])
-    except ChapterNotFound:
-        raise  # 404
-    except UsageError as error:  # not stopped on this chapter's failure: 409
-        raise Conflict(error.message, error.remedy) from None
-    run_id = launcher.start(book_id, "resume") if waiting else None
-    return Kept(
-        book_id=book_id,
-        chapters=[number],
-        resumed=waiting,
-        run_id=run_id,
-        status_url=f"/api/books/{book_id}",
-        events_url=f"/api/books/{book_id}/events",
-    )
 
 
 @router.get("/books/{book_id}/stats", response_model=dict[str, Any], tags=["books"])

@@ -35,7 +35,7 @@ from bookwright.errors import EXIT_HALTED, EXIT_OK, BookLocked
 from bookwright.settings import Settings
 from bookwright.store import BookRecord
 
-Action = Literal["resume", "approve", "retry"]
+Action = Literal["resume", "approve", "retry", "accept"]
 QUEUE = "books"
 APP_NAME = "bookwright-web"
 APP_VERSION = "bookwright-web-1"  # pinned, like the engine's: recovery survives code edits
@@ -57,6 +57,7 @@ class Launcher(Protocol):
         action: Action,
         token: str | None = None,
         retry: RetryRequest | None = None,
+        chapters: list[int] | None = None,
     ) -> str: ...
 
     def active(self, book_id: str) -> bool: ...
@@ -76,6 +77,10 @@ def next_command(book: BookRecord, action: str, token: str | None) -> str | None
     starting another.
     """
     review = (book.waiting_for or "").startswith("approve:")
+    if action == "accept":  # keep failed chapters: only while the book waits on them
+        if book.status == "failed" and token is not None and book.wait_token == token:
+            return "approve"
+        return None if book.status == "completed" or review else "resume"
     if action == "retry":
         if (book.active_workflow or "") == (token or ""):  # not begun yet
             return "retry" if book.status == "completed" else None
@@ -174,6 +179,7 @@ class QueueLauncher:
         action: Action,
         token: str | None = None,
         retry: RetryRequest | None = None,
+        chapters: list[int] | None = None,
     ) -> str:
         """Queue a writer for `book_id`; BookLocked when one is already queued or running."""
         self._refuse_busy(book_id)
@@ -181,6 +187,8 @@ class QueueLauncher:
             raise RuntimeError("the launcher is not launched")
         run_id = f"supervise:{book_id}:{action}:{uuid.uuid4().hex[:12]}"
         retry_args = retry.cli_args() if retry is not None else None
+        if chapters:  # `approve BOOK --chapter N ...`
+            retry_args = [arg for n in chapters for arg in ("--chapter", str(n))]
         try:
             with SetWorkflowID(run_id), SetEnqueueOptions(deduplication_id=book_id):
                 self._queue.enqueue(supervise_workflow, book_id, action, token, retry_args)
@@ -241,7 +249,7 @@ class QueueLauncher:
         if command is None or self._stopping.is_set():
             return EXIT_OK if book.status == "completed" else EXIT_HALTED
         args = [sys.executable, "-m", "bookwright", command, book_id]
-        if command == "retry":
+        if command == "retry" or (action == "accept" and command == "approve"):
             args += retry_args or []
         if self.settings_file is not None:
             args += ["--settings", str(self.settings_file)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,14 @@ class Approval(BaseModel):
         description="The edited artifact (as `GET .../artifacts/{name}` returns it); "
         "validated like `bookwright approve --edit`.",
     )
+    chapters: list[Annotated[int, Field(ge=1, le=10_000)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="Instead of a review: chapters that failed their quality checks, to "
+        "keep as they are (their last attempt stands); the book goes on without writing "
+        "them again. As `bookwright approve BOOK --chapter N`.",
+    )
 
 
 class ChapterRetry(BaseModel):
@@ -57,21 +65,10 @@ class Started(BaseModel):
 
     book_id: str
     action: str
-    run_id: str
-    status_url: str
-    events_url: str
-
-
-class Kept(BaseModel):
-    """Failed chapters kept as they are; a book that waited on them goes on."""
-
-    book_id: str
-    chapters: list[int]
-    resumed: bool = Field(
-        description="The book waited on these chapters and a writer was queued to go on; "
-        "false when it was complete already (a failed chapter retry)."
+    run_id: str | None = Field(
+        description="The writer run; null when nothing needed to run (chapters kept in a "
+        "complete book)."
     )
-    run_id: str | None
     status_url: str
     events_url: str
 

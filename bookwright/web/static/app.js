@@ -228,10 +228,12 @@ function watchBook(section) {
   document.getElementById("keep").addEventListener("click", async () => {
     const message = document.getElementById("action-message");
     message.textContent = "";
-    const chapter = document.querySelector("#retry-form select[name=chapter]").value;
     try {
-      const kept = await send("POST", `/api/books/${book}/chapters/${chapter}/accept`);
-      message.textContent = `chapter ${chapter}: kept as it is` + (kept.resumed ? "; the book goes on" : "");
+      const report = await send("GET", `/api/books/${book}`);
+      const chapters = report.retries.failed_chapters;
+      const kept = await send("POST", `/api/books/${book}/approve`, { chapters });
+      message.textContent = `kept chapter(s) ${chapters.join(", ")} as they are` +
+        (kept.run_id ? "; the book goes on" : "");
       connect();
     } catch (error) {
       message.textContent = error.message;
