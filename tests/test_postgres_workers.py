@@ -293,6 +293,31 @@ def test_the_dashboard_on_postgres_queues_books_for_the_workers(
     ]
 
 
+def test_a_failed_chapter_kept_through_the_workers(cluster: PgCluster, tmp_path: Path) -> None:
+    """`approve --chapter N` on Postgres: the resume message carries the chapter to the
+    worker that holds the book, which goes on without writing it again."""
+    structure = 'structure | critical | "{quote}" | the scene does not do what the outline says'
+    with ScriptedServer(verdicts={1: [structure] * 3}) as server:
+        fleet = new_fleet(
+            cluster, tmp_path, "keep", f'[providers.scripted]\nbase_url = "{server.base_url}"\n'
+        )
+        try:
+            judged = [arg for arg in SCRIPTED_BOOK if arg != "--no-judge"]
+            write_detached(fleet, "k", judged)
+            fleet.start_worker("w", concurrency=1)
+            failed = fleet.wait_stopped(["k"])["k"]
+            assert failed["status"] == "failed" and failed["retries"]["failed_chapters"] == [1]
+            sent = server.requests
+            kept = fleet.cli("approve", "k", "--chapter", "1")
+            assert kept.code == 0, kept.err
+            final = fleet.status("k")
+            assert final["status"] == "completed"
+            assert final["retries"]["accepted_chapters"] == [1]
+            assert server.requests == sent  # chapter 2 was written; 1 is kept: nothing to ask
+        finally:
+            fleet.stop()
+
+
 def run_fleet_with_a_kill(fleet: Fleet, args: list[str], reference: str, min_requests: int) -> None:
     """Six books like `reference` (written undisturbed) on three workers; the first worker
     seen with a book `min_requests` requests in is killed with SIGKILL, then restarted."""
