@@ -203,11 +203,13 @@ class ScriptedServer:
         fail_status: int | None = None,
         truncate_words: int = 0,
         verdicts: dict[int, list[str]] | None = None,
+        seed_in_prose: bool = False,
     ) -> None:
         """`verdicts[chapter][k]` is the judge's answer the k-th time it reads a scene of
         that chapter ("S2: ..." for scene 2 only; "{quote}" becomes the scene's first
         words); after the script, it passes."""
         self.verdicts = verdicts or {}
+        self.seed_in_prose = seed_in_prose  # drafts end "Take SEED.": tells attempts apart
         self.judged: dict[tuple[int, int], int] = {}
         self.delay_s = delay_s
         self.fail_status = fail_status
@@ -238,6 +240,9 @@ class ScriptedServer:
                     text = server.judge(prompt)
                 else:
                     text = answer(prompt)
+                    drafting = messages[0]["content"].startswith("You are a novelist. Write")
+                    if server.seed_in_prose and drafting:
+                        text += f" Take {body.get('seed')}."
                     cut = _cut(text, server.truncate_words)
                     if cut is not None:
                         text, finish = cut, "length"

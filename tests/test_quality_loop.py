@@ -20,8 +20,10 @@ DIALOGUE = 'dialogue | major | "{quote}" | the dialogue is stiff'
 STRUCTURE = 'structure | critical | "{quote}" | the scene does not do what the outline says'
 
 
-def start(tmp_path: Path, verdicts: dict[int, list[str]], settings: str = "") -> tuple:
-    server = ScriptedServer(verdicts=verdicts).__enter__()
+def start(
+    tmp_path: Path, verdicts: dict[int, list[str]], settings: str = "", **server_options: bool
+) -> tuple:
+    server = ScriptedServer(verdicts=verdicts, **server_options).__enter__()
     path = tmp_path / "bookwright.toml"
     path.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n{settings}')
     return Workspace(tmp_path / "home", path), server
@@ -180,6 +182,36 @@ def test_a_chapter_retry_that_fails_can_be_kept(tmp_path, servers) -> None:  # t
     assert [c["status"] for c in status["chapters"]] == ["completed", "completed"]
     assert status["retries"]["accepted_chapters"] == [2]
     assert len(requests(ws, "q")) == sent  # nothing to write: the book was complete
+
+
+def test_unattended_books_keep_the_best_attempt(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]
+    """quality.on_exhausted = "keep_best": a chapter that fails every attempt keeps its
+    best-scoring one, and the book goes on instead of stopping."""
+    verdicts = {1: [STRUCTURE, PROSE, STRUCTURE]}  # the second attempt is the least bad
+    keep_best = '[quality]\non_exhausted = "keep_best"\n'
+    ws, server = start(tmp_path, verdicts, keep_best, seed_in_prose=True)
+    servers.append(server)
+    write(ws, "b")
+    record = ws.run("show", "b", "verdict:1", "--json").json()
+    scores = [a["score"] for a in record["attempts"]]
+    assert scores[1] > scores[0] and scores[1] > scores[2]  # neither the first nor the last
+    assert len(scores) == 3 and record["accepted"] and not record["verdict"]["passed"]
+    assert record["kept_attempt"] == 1
+    assert record["verdict"]["score"] == max(scores)
+    takes = [  # each attempt was a full one (structure, then the escalation): 3 versions
+        [ws.run("show", "b", f"scene:1:{n}", "--version", str(v), "--json").json()["text"]
+         for n in (1, 2)]
+        for v in (1, 2, 3)
+    ]  # fmt: skip
+    assert takes[0] != takes[1] != takes[2]  # each attempt sampled anew
+    assert ws.run("show", "b", "chapter:1", "--json").json()["scenes"] == takes[1]
+    status = ws.run("status", "b", "--json").json()
+    assert [c["status"] for c in status["chapters"]] == ["completed", "completed"]
+    assert status["retries"]["accepted_chapters"] == [1]
+    assert status["chapters"][0]["retry_count"] == 2
+    stats = ws.run("stats", "b", "--json").json()
+    judged = [i["verdict"] for i in stats["chapters"][0]["issues"]]
+    assert judged == sorted(judged) and len(judged) == len(set(judged)) * 2  # 2 scenes each
 
 
 def test_every_new_round_and_retry_samples_anew(tmp_path, servers) -> None:  # type: ignore[no-untyped-def]

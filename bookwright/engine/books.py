@@ -212,13 +212,9 @@ class Books:
             earlier = [self.store.get_artifact(book_id, name, v) for v in range(1, latest)]
             verdicts = [e[1] if e else {} for e in earlier] + ([record] if found else [])
             for version, judged in enumerate(verdicts, start=1):
-                if (
-                    judged.get("accepted")
-                    and version > 1
-                    and verdicts[version - 2]
-                    == {k: v for k, v in judged.items() if k != "accepted"}
-                ):
-                    continue  # the same verdict, marked kept as it is: not a new judgement
+                before = verdicts[version - 2] if version > 1 else {}
+                if judged.get("accepted") and judged.get("attempts") == before.get("attempts"):
+                    continue  # a verdict judged already, marked kept: not a new judgement
                 level = ((judged.get("attempts") or [{}])[-1].get("level")) or "first"
                 for issue in (judged.get("verdict") or {}).get("issues", []):
                     fields = {k: issue.get(k) for k in ISSUE_FIELDS}

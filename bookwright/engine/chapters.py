@@ -179,6 +179,7 @@ def chapter_workflow(
     texts: list[str] = []
     answers: list[str] = []  # the judge's answer per scene, reused for scenes kept
     only: set[int] | None = None  # scenes a retry redoes; None: every scene
+    best: tuple[float, int, list[str], SceneList] | None = None  # score, attempt, texts
     while True:
         attempt = len(history)
         retry_level = level.value if (attempt or first_level) else None
@@ -226,6 +227,8 @@ def chapter_workflow(
             only,
         )
         history.append(judged)
+        if best is None or judged.score > best[0]:
+            best = (judged.score, attempt, list(texts), scenes)
         decision = decide(history, quality)
         attempts.append(
             {
@@ -254,10 +257,24 @@ def chapter_workflow(
         only = set(scene_of) if scene_of and None not in scene_of else None  # type: ignore[arg-type]
         chapter_state_step(book_id, number, retry_count=earlier_attempts + len(history))
 
+    if history and not history[-1].passed and quality.on_exhausted == "keep_best":
+        assert best is not None
+        _score, kept, texts, scenes = best  # unattended: the best attempt stands
+        save_artifact_step(
+            book_id,
+            f"verdict:{number}",
+            {
+                "chapter": number,
+                "attempts": attempts,
+                "verdict": history[kept].model_dump(mode="json"),
+                "accepted": True,
+                "kept_attempt": kept,
+            },
+        )
     chapter = Chapter(number=number, title=entry.title, scenes=texts)
     save_artifact_step(book_id, f"chapter:{number}", chapter.model_dump(mode="json"))
     _extract_facts(book_id, number, seeded, cast, places, scenes, texts, ask)
-    failed = bool(history) and not history[-1].passed
+    failed = bool(history) and not history[-1].passed and quality.on_exhausted == "stop"
     if failed:
         last = history[-1]
         why = "; ".join(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bookwright.model.quality import Category, RetryLevel, Severity
@@ -46,6 +48,11 @@ class QualitySettings(BaseModel):
     )
     max_attempts: int = Field(
         default=3, ge=1, le=20, description="Attempts per chapter before it is marked failed."
+    )
+    on_exhausted: Literal["stop", "keep_best"] = Field(
+        default="stop",
+        description="When a chapter fails every attempt: stop the book and wait "
+        "(`resume` or `approve --chapter`), or keep its best-scoring attempt and go on.",
     )
     pass_score: float = Field(
         default=6.0, ge=0, le=10, description="Lowest judge score (0-10) that passes."
