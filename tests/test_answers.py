@@ -122,6 +122,15 @@ def test_prose_is_cleaned_and_checked() -> None:
         accept(prose, "I revised the text to make it more vivid. " * 3 + draft, "stop")[0] is None
     )
     assert accept(prose, "Too short.", "stop")[0] is None
+    labelled = (
+        draft.replace("Here is the scene:\n", "")
+        + ".\n\nSummary:\n\n"
+        + ("Notes of music drifted up the stair.\n**Summary:** Mara lights the lamp.\nThe End")
+    )
+    value, reason = accept(prose, labelled, "stop")
+    assert reason is None and value is not None
+    assert "Summary" not in value and "The End" not in value  # labels, not story
+    assert value.endswith("Notes of music drifted up the stair.")  # prose that looks alike
 
 
 def test_trim_and_copy_helpers() -> None:

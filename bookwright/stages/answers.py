@@ -296,6 +296,11 @@ _META = re.compile(
     r"(this|the) (revised|edited) (text|scene|version)|write the next scene|I'm ready)\b",
     re.I,
 )
+_NOTE_LINE = re.compile(
+    r"^\s*[*_]*(summary|synopsis|notes?|author'?s note|outline|the end|end of (the )?scene)"
+    r"[*_]*\s*(:.*|\.?[*_]*\s*)$",
+    re.I,
+)
 _ECHO = re.compile(r"\b(already used|previous answer|could not be used|answer again)\b", re.I)
 
 
@@ -311,9 +316,13 @@ def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, s
             continue  # a small model repeats whole paragraphs
         seen.add(key)
         lines.append(line.rstrip())
-    # Drop headings and labels the model adds ("# Scene 1", "Here is the scene:").
+    # Drop headings and labels the model adds ("# Scene 1", "Here is the scene:", a
+    # "Summary:" line on its own or before its notes): they are never story text.
     kept = [
-        ln for ln in lines if not re.match(r"^\s*(#|\*\*?(Scene|Chapter)\b|(Scene|Chapter) \d)", ln)
+        ln
+        for ln in lines
+        if not re.match(r"^\s*(#|\*\*?(Scene|Chapter)\b|(Scene|Chapter) \d)", ln)
+        and not _NOTE_LINE.match(ln)
     ]
     if kept and re.match(r"^\s*(Here is|Here's|Sure|Certainly)\b.*:\s*$", kept[0]):
         kept = kept[1:]
