@@ -213,17 +213,20 @@ def approve_book(
             f"Book {book_id!r} is not waiting for approval (status {book.status})",
             f"See GET /api/books/{book_id}",
         )
-    if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
-        raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
+    _refuse_busy(books, launcher, book_id)
     if approval is not None and approval.artifact is not None:
         _save_edit(books, book_id, approval.artifact)
     run_id = launcher.start(book_id, "approve", book.wait_token)
     return _started(book_id, "approve", run_id)
 
 
-def _keep_chapters(books: Books, launcher: Launcher, book_id: str, chapters: list[int]) -> Started:
+def _refuse_busy(books: Books, launcher: Launcher, book_id: str) -> None:
     if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
         raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
+
+
+def _keep_chapters(books: Books, launcher: Launcher, book_id: str, chapters: list[int]) -> Started:
+    _refuse_busy(books, launcher, book_id)
     try:
         waiting = books.check_accept(book_id, chapters)
         if not waiting:  # a complete book (a failed chapter retry): marked, nothing to run
@@ -258,8 +261,7 @@ def retry_chapter(
     books, launcher = books_of(request), launcher_of(request)
     asked = retry or ChapterRetry()
     book = books.get(book_id)
-    if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
-        raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
+    _refuse_busy(books, launcher, book_id)
     if book.status != "completed":
         raise Conflict(
             f"Book {book_id!r} is {book.status}; only a completed book's chapters are retried",
