@@ -31,6 +31,7 @@ from bookwright.errors import (
 )
 from bookwright.model import BookSpec
 from bookwright.model.status import Retries, StatusReport
+from bookwright.model.text import printable
 from bookwright.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -63,8 +64,12 @@ def _settings(path: Path | None) -> Settings:
 
 
 def _fail(error: BookwrightError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(error.one_line())}", highlight=False, soft_wrap=True)
+    _say_error(error)
     raise typer.Exit(error.exit_code)
+
+
+def _say_error(error: BookwrightError) -> None:
+    err.print(f"[bold red]error:[/] {escape(error.one_line())}", highlight=False, soft_wrap=True)
 
 
 def _books(settings: Settings):  # type: ignore[no-untyped-def]
@@ -176,7 +181,7 @@ def resume(
         set(books.store.artifact_names(book)),
         books.get(book).waiting_for,
     )
-    out.print(summary, highlight=False, soft_wrap=True)
+    out.print(escape(summary), highlight=False, soft_wrap=True)
     _run(settings, book, resume=True)
 
 
@@ -323,9 +328,10 @@ def approve(
                 highlight=False,
             )
             _run(settings, book, accept=sorted(set(chapter)))
-        if edit is not None:
-            name = books.save_edit(book, edit)
-            out.print(f"Saved your edit of {name}.")
+        edited = None
+        if edit is not None:  # checked now, stored with the approval once the book is ours
+            edited = books.read_edit(book, edit)
+            out.print(f"Approving with your edit of {edited[0]}.")
         else:
             report = books.status(book)
             if report.status.value != "halted" or not report.halted_at:
@@ -335,7 +341,7 @@ def approve(
                 )
     except BookwrightError as error:
         _fail(error)
-    _run(settings, book, approve=True)
+    _run(settings, book, approve=True, edit=edited)
 
 
 def _run(
@@ -346,6 +352,7 @@ def _run(
     resume: bool = False,
     retry: Any = None,
     accept: list[int] | None = None,
+    edit: tuple[str, dict[str, Any]] | None = None,
 ) -> NoReturn:
     from bookwright.cli_workers import worker_notice
     from bookwright.engine.runner import run_book
@@ -398,6 +405,7 @@ def _run(
                 on_interrupt=interrupted,
                 retry=retry,
                 accept=accept,
+                edit=edit,
             )
         code = _report_outcome(report)
     except KeyboardInterrupt:
@@ -515,7 +523,7 @@ def status(
 
 def _print_status(report: StatusReport) -> None:
     out.print(
-        f"[bold]{escape(report.title)}[/] ({report.book_id}) — {report.status.value}, "
+        f"[bold]{escape(printable(report.title))}[/] ({report.book_id}) — {report.status.value}, "
         f"{report.progress_percentage:.0f}%",
         highlight=False,
     )
@@ -534,7 +542,7 @@ def _print_status(report: StatusReport) -> None:
     for c in report.chapters:
         table.add_row(
             str(c.number),
-            escape(c.title),
+            escape(printable(c.title)),
             c.status.value,
             f"{c.word_count}/{c.target_words}",
             str(c.retry_count),
@@ -623,7 +631,7 @@ def errors(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None)
             str(r["scene"] or ""),
             f"{r['provider']}:{r['model']}",
             r["error_class"],
-            escape(r["error_message"] or ""),
+            escape(printable(r["error_message"] or "")),
         )
     out.print(table)
 
@@ -642,7 +650,7 @@ def list_books(json_: JsonOpt = False, settings_file: SettingsOpt = None) -> Non
     for r in reports:
         table.add_row(
             r.book_id,
-            r.title,
+            escape(printable(r.title)),
             r.status.value,
             f"{r.progress_percentage:.0f}%",
             str(r.llm.requests_sent),
@@ -682,11 +690,12 @@ def _alias(name: str) -> str:
 
 
 def _print_artifact(name: str, data: dict[str, Any]) -> None:
+    data = printable(data)  # stored before control characters were dropped, perhaps
     if name.startswith("chapter:"):
-        out.print(f"[bold]Chapter {data['number']}: {data['title']}[/]\n", highlight=False)
-        out.print("\n\n* * *\n\n".join(data["scenes"]), highlight=False)
+        out.print(f"Chapter {data['number']}: {data['title']}\n", style="bold", markup=False)
+        out.print("\n\n* * *\n\n".join(data["scenes"]), markup=False, highlight=False)
     elif "text" in data:
-        out.print(data["text"], highlight=False)
+        out.print(data["text"], markup=False, highlight=False)
     else:
         from rich.pretty import Pretty
 
@@ -718,7 +727,7 @@ def export(
         _fail(error)
     note = " (DRAFT: the book is not finished)" if result.draft else ""
     for path in result.paths:
-        out.print(f"Wrote {path}{note}", highlight=False, soft_wrap=True)
+        out.print(f"Wrote {escape(str(path))}{note}", highlight=False, soft_wrap=True)
     if not result.paths:
         out.print(f"Nothing to write yet: no chapter is written{note}", highlight=False)
 
@@ -738,7 +747,7 @@ def import_(
         _fail(error)
     changed, retitled = len(result.changed), len(result.retitled)
     out.print(
-        f"Imported {file.name} as manuscript version {result.version} of {book}: "
+        f"Imported {escape(file.name)} as manuscript version {result.version} of {book}: "
         f"{changed} scene{'' if changed == 1 else 's'} changed, "
         f"{retitled} chapter{'' if retitled == 1 else 's'} retitled, {result.deleted} deleted. "
         f"Export it with: bookwright export {book}",
@@ -760,6 +769,10 @@ def _read_spec(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(
             f"Cannot read spec file {path}: {exc.strerror or exc}", "Check the path"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"Spec file {path} is not UTF-8 text (byte {exc.start})", "Save it as UTF-8"
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Spec file {path} is not valid TOML: {exc}", "Fix the file") from None
@@ -788,4 +801,11 @@ app.add_typer(db_app, name="db")
 
 
 def main() -> None:
-    app()
+    """The command's one error edge: whatever a command did not translate itself."""
+    try:
+        app()
+    except (BookwrightError, RecursionError) as error:
+        if isinstance(error, RecursionError):
+            error = UsageError("The input is nested too deeply to read", "Simplify the file")
+        _say_error(error)
+        sys.exit(error.exit_code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bookwright.redaction import redact
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -17,6 +19,7 @@ class BookwrightError(Exception):
     exit_code = EXIT_FAILED
 
     def __init__(self, message: str, remedy: str = "") -> None:
+        message, remedy = redact(message), redact(remedy)  # it may be stored, printed, served
         super().__init__(message)
         self.message = message
         self.remedy = remedy

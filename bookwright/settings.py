@@ -11,6 +11,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bookwright import redaction
 from bookwright.errors import ConfigError
 from bookwright.quality.settings import QualitySettings
 
@@ -157,6 +158,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="Per provider (`local`, `openai`, a [providers] name)."
     )
 
+    def model_post_init(self, context: Any, /) -> None:
+        # A declared server's key is as secret as a hosted provider's: never stored or shown.
+        redaction.watch(p.api_key_env for p in self.providers.values() if p.api_key_env)
+
     def system_database_url(self, book_id: str | None = None) -> str:
         """DBOS's database. On SQLite each book has its own, in its folder: recovery then
         never hands one book's workflows to a process writing another."""
@@ -203,7 +208,7 @@ def load_settings(path: Path | None = None) -> Settings:
             if k.startswith("BOOKWRIGHT_")
         }
         kwargs = {k: v for k, v in file_values.items() if k not in env_keys}
-        return Settings(**kwargs)
+        settings = Settings(**kwargs)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -211,6 +216,7 @@ def load_settings(path: Path | None = None) -> Settings:
             f"Invalid setting {where!r} in {path or 'the environment'}: {first['msg']}",
             "Fix the value and run the command again",
         ) from None
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -220,6 +226,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"Cannot read settings file {path}: {exc.strerror or exc}",
             "Check the path given to --settings",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Settings file {path} is not UTF-8 text (byte {exc.start})",
+            "Save it as UTF-8 and run again",
         ) from None
     try:
         return tomllib.loads(text)

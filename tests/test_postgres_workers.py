@@ -252,7 +252,7 @@ def test_the_dashboard_on_postgres_queues_books_for_the_workers(
                 if key.startswith("BOOKWRIGHT_"):
                     monkeypatch.setenv(key, value)
             settings = load_settings(tmp_path / "web" / "bookwright.toml")
-            with TestClient(create_app(settings)) as client:
+            with TestClient(create_app(settings), base_url="http://localhost") as client:
                 book = {
                     "premise": "A lighthouse keeper finds a message in a bottle.",
                     **{"chapters": 2, "scenes_per_chapter": 2, "words_per_scene": 60},

@@ -43,7 +43,7 @@ def app_client(ws: Workspace, monkeypatch: pytest.MonkeyPatch, **web: int) -> Te
         lines = "".join(f"{k} = {v}\n" for k, v in web.items())
         ws.settings.write_text(ws.settings.read_text() + f"[web]\n{lines}")
     settings = load_settings(ws.settings)
-    return TestClient(create_app(settings, settings_file=ws.settings))
+    return TestClient(create_app(settings, settings_file=ws.settings), base_url="http://localhost")
 
 
 @pytest.fixture
@@ -359,7 +359,7 @@ def test_serve_refuses_a_public_address_without_a_token(workspace: Workspace) ->
 
 
 def test_with_a_token_every_request_needs_it(workspace: Workspace) -> None:
-    served = Served(workspace, "--host", "127.0.0.1", BOOKWRIGHT_TOKEN="s3cret-token")
+    served = Served(workspace, "--host", "127.0.0.1", BOOKWRIGHT_TOKEN="s3cret-token-0123456")
     try:
         with httpx.Client(base_url=served.url) as http:
             for path in ("/api/books", "/", "/openapi.json", "/static/app.js", "/nope"):
@@ -369,9 +369,9 @@ def test_with_a_token_every_request_needs_it(workspace: Workspace) -> None:
                 401,
                 "unauthorized",
             )
-            ok = http.get("/api/books", headers={"Authorization": "Bearer s3cret-token"})
+            ok = http.get("/api/books", headers={"Authorization": "Bearer s3cret-token-0123456"})
             assert ok.status_code == 200 and ok.json() == []
-            page = http.get("/", params={"token": "s3cret-token"})  # a browser's first visit
+            page = http.get("/", params={"token": "s3cret-token-0123456"})  # a browser's first visit
             assert page.status_code == 200 and "bookwright_token" in page.headers["set-cookie"]
             assert http.get("/api/books").status_code == 200  # the cookie carries it now
     finally:

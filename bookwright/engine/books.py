@@ -29,6 +29,7 @@ from bookwright.model.spec import BOOK_ID_PATTERN, Stage
 from bookwright.model.status import StatusReport
 from bookwright.settings import ROLES, Settings
 from bookwright.store import BookRecord, Store
+from bookwright.store.private import private_folder
 
 STOPPED = {"completed", "failed", "halted", "paused"}
 RETRY_LEVELS = ("edit", "write", "full")
@@ -60,7 +61,7 @@ class Books:
         check_limits(budget_usd, max_tokens)
         if book_id is None:
             book_id = f"{slug(spec.title or spec.premise[:30])}-{secrets.token_hex(3)}"
-        elif not BOOK_ID_PATTERN.match(book_id):
+        elif not BOOK_ID_PATTERN.fullmatch(book_id):
             raise UsageError(
                 f"Invalid book id {book_id!r}",
                 "Use lowercase letters, digits and dashes (at most 63 characters)",
@@ -77,7 +78,7 @@ class Books:
             budget_usd=budget_usd,
             max_tokens=max_tokens,
         )
-        self.settings.book_dir(book_id).mkdir(parents=True, exist_ok=True)
+        private_folder(self.settings.book_dir(book_id))
         return book_id
 
     def check_models(self, book_model: str) -> None:
@@ -132,7 +133,47 @@ class Books:
                 f"Book {book_id!r} has no chapter {chapter}",
                 f"Its chapters are {', '.join(map(str, numbers)) or 'not planned yet'}",
             )
+        if why := self.unmerged_manuscript(book_id):
+            raise UsageError(
+                f"Book {book_id!r} cannot retry a chapter: {why}, and a retry rebuilds the "
+                "manuscript from them, which would drop those edits",
+                f"Your edits are kept in the manuscript: export them with `bookwright export "
+                f"{book_id}`; to retry, edit or import a version that keeps the outline's chapters",
+            )
         return report
+
+    def unmerged_manuscript(self, book_id: str) -> str | None:
+        """Why the latest manuscript is not what the book's chapters assemble into (an
+        import that removed or added chapters), or None when it is."""
+        found = self.store.get_artifact(book_id, "manuscript")
+        outline = self.store.get_artifact(book_id, "outline")
+        if found is None or outline is None:
+            return None
+        manuscript = found[1]
+        numbers = [c["number"] for c in outline[1]["chapters"]]
+        written = [c["number"] for c in manuscript.get("chapters", [])]
+        if written != numbers:
+            return (
+                f"its manuscript (version {found[0]}) has {len(written)} chapters where the "
+                f"outline has {len(numbers)}"
+            )
+        for entry in manuscript["chapters"]:
+            chapter = self.store.get_artifact(book_id, f"chapter:{entry['number']}")
+            same = chapter is not None and all(
+                chapter[1].get(k) == entry.get(k) for k in ("title", "scenes")
+            )
+            if not same:
+                return (
+                    f"chapter {entry['number']} of its manuscript (version {found[0]}) differs "
+                    "from the chapter it was assembled from"
+                )
+        plan = self.store.get_artifact(book_id, "plan")
+        if plan is not None and manuscript.get("title") != plan[1].get("title"):
+            return f"its manuscript's title ({manuscript.get('title')!r}) is not the plan's"
+        spec = self.get(book_id).spec
+        if manuscript.get("author") != spec.get("author"):
+            return f"its manuscript's author ({manuscript.get('author')!r}) is not the book's"
+        return None
 
     def accept_chapters(self, book_id: str, numbers: list[int]) -> bool:
         """Keep failed chapters as they are (`approve --chapter`): their last attempt
@@ -289,21 +330,28 @@ class Books:
             )
 
     def save_edit(self, book_id: str, edit_file: Path) -> str:
-        """Validate an edited artifact for the stage the book is halted at, and store it."""
-        book = self.get(book_id)
-        if not (book.waiting_for or "").startswith("approve:"):
-            raise UsageError(
-                f"Book {book_id!r} is not halted for review (status {book.status})",
-                f"See `bookwright status {book_id}`",
-            )
-        stage = (book.waiting_for or "").split(":", 1)[1]
-        name = "manuscript" if stage in (Stage.harmonize, Stage.export) else stage
+        """Validate an edited artifact for the stage the book is halted at, and store it,
+        under the book's lock: a book another process is writing is refused, unchanged."""
+        name, data = self.read_edit(book_id, edit_file)
+        with BookLock(self.settings.book_dir(book_id), book_id):
+            self.store_edit(book_id, name, data)
+        return name
+
+    def read_edit(self, book_id: str, edit_file: Path) -> tuple[str, dict[str, Any]]:
+        """(artifact name, validated data) of an edit for the stage the book is halted at.
+        Nothing is stored: `store_edit` does that once the book's lock is held."""
+        name = self._review_artifact(book_id)
         schema = ARTIFACT_TYPES[name]
         try:
             text = edit_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(
                 f"Cannot read {edit_file}: {exc.strerror or exc}", "Check the path given to --edit"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise InvalidArtifact(
+                f"{edit_file} is not UTF-8 text (byte {exc.start})",
+                "Save it as UTF-8 and approve again; nothing was changed",
             ) from None
         try:
             data = json.loads(text)
@@ -312,10 +360,20 @@ class Books:
                 f"{edit_file} is not valid JSON: {exc}",
                 f"Start from `bookwright show {book_id} {name} --json`",
             ) from None
+        except RecursionError:
+            raise InvalidArtifact(
+                f"{edit_file} is nested too deeply to be a {name}",
+                f"Start from `bookwright show {book_id} {name} --json`",
+            ) from None
         if isinstance(data, dict) and "data" in data and "name" in data:
             data = data["data"]
         try:
             artifact = schema.model_validate(data)
+        except RecursionError:
+            raise InvalidArtifact(
+                f"{edit_file} is nested too deeply to be a {name}",
+                "Fix the file and approve again; nothing was changed",
+            ) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or name
@@ -326,8 +384,28 @@ class Books:
             ) from None
         if isinstance(artifact, SceneLists):
             self._check_scenes_match_outline(book_id, artifact)
-        self.store.put_artifact(book_id, name, artifact.model_dump(mode="json"), source="edited")
-        return name
+        return name, artifact.model_dump(mode="json")
+
+    def store_edit(self, book_id: str, name: str, data: dict[str, Any]) -> None:
+        """Store an edit `read_edit` validated, if the book still waits for that review.
+        The caller holds the book's lock."""
+        if self._review_artifact(book_id) != name:
+            raise UsageError(
+                f"Book {book_id!r} is no longer halted for a review of {name}",
+                f"See `bookwright status {book_id}`; nothing was changed",
+            )
+        self.store.put_artifact(book_id, name, data, source="edited")
+
+    def _review_artifact(self, book_id: str) -> str:
+        """The artifact a book halted for review shows its author."""
+        book = self.get(book_id)
+        if not (book.waiting_for or "").startswith("approve:"):
+            raise UsageError(
+                f"Book {book_id!r} is not halted for review (status {book.status})",
+                f"See `bookwright status {book_id}`",
+            )
+        stage = (book.waiting_for or "").split(":", 1)[1]
+        return "manuscript" if stage in (Stage.harmonize, Stage.export) else stage
 
 
 def _chapter_numbers(lists: SceneLists) -> list[int]:
@@ -365,7 +443,7 @@ class BookLock:
     """One writer per book: an OS lock on a file in the book's folder, freed on any exit."""
 
     def __init__(self, folder: Path, book_id: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         self.path = folder / ".lock"
         self.book_id = book_id
         self._file: IO[str] | None = None

@@ -15,6 +15,7 @@ from bookwright.engine.workflows import WORKFLOW_VERSION
 from bookwright.llm import LLMClient
 from bookwright.settings import Settings
 from bookwright.store import Store
+from bookwright.store.private import private_file
 
 
 def enable_wal(url: str) -> None:
@@ -22,7 +23,7 @@ def enable_wal(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return
-    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    private_file(Path(parsed.database))
     with sqlite3.connect(parsed.database) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
 

@@ -20,6 +20,8 @@ from bookwright.engine.runtime import runtime
 from bookwright.model.quality import Fact, StoryBible
 from bookwright.quality.checks import contradictions, near_miss_names
 
+AUTHORS_SOURCES = ("edited", "imported")  # versions an author made: never rewritten here
+
 
 @DBOS.step(name="harmonize")
 def harmonize_step(book_id: str) -> dict[str, Any]:
@@ -49,8 +51,21 @@ def harmonize_step(book_id: str) -> dict[str, Any]:
     for number, chapter in chapters.items():
         scenes = list(chapter["scenes"])
         fixed = list(scenes)
+        by_author = store.artifact_source(book_id, f"chapter:{number}") in AUTHORS_SOURCES
         for miss in near_miss_names(scenes, [*names, *place_names]):
             right = _closest_token(miss.word, miss.known)
+            if by_author:  # the author's own words are theirs to change: ask, don't fix
+                questions.append(
+                    {
+                        "chapter": number,
+                        "scene": miss.scene,
+                        "question": f"{miss.word!r} looks like a misspelling of {miss.known!r} "
+                        "in your edited text: keep it?",
+                        "evidence": miss.sentence,
+                        "facts": [],
+                    }
+                )
+                continue
             pattern = re.compile(rf"\b{re.escape(miss.word)}\b")
             for i, text in enumerate(fixed):
                 count = len(pattern.findall(text))

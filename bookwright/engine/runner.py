@@ -77,9 +77,12 @@ def run_book(
     retry: RetryRequest | None = None,
     accept: list[int] | None = None,
     detach: bool = False,
+    edit: tuple[str, dict[str, Any]] | None = None,
 ) -> StatusReport:
     """Start, resume or approve-and-continue `book_id`, and return its status once stopped.
     `accept` keeps those failed chapters as they are (`approve --chapter N`), then resumes.
+    `edit` (artifact name, data checked by `Books.read_edit`) is stored with the approval,
+    under the book's lock: a refused approval changes nothing.
 
     The caller must end the process soon after (`os._exit`): a halted workflow keeps a
     DBOS thread waiting for its approval, and it is the database, not the thread, that
@@ -100,6 +103,8 @@ def run_book(
                     f"Book {book_id!r} is not waiting for approval (status {book.status})",
                     f"Try `bookwright resume {book_id}`",
                 )
+            if edit is not None:
+                books.store_edit(book_id, *edit)
             books.store.update_book(book_id, status="processing")
         elif review:
             stage = (book.waiting_for or "").split(":", 1)[1]

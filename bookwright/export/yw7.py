@@ -247,6 +247,8 @@ def from_yw7(data: bytes) -> YwProject:
         author=project_el.findtext("AuthorName") or "",
         desc=project_el.findtext("Desc") or "",
     )
+    scene_ids: set[int] = set()
+    chapter_ids: set[int] = set()
     for el in _child(root, "SCENES", lines).findall("SCENE"):
         scene = YwScene(
             id=_int(el, "ID", lines),
@@ -256,8 +258,9 @@ def from_yw7(data: bytes) -> YwProject:
             desc=el.findtext("Desc") or "",
             line=lines[id(el)],
         )
-        if any(s.id == scene.id for s in project.scenes):
+        if scene.id in scene_ids:
             raise Yw7Error(scene.line, f"scene ID {scene.id} appears twice")
+        scene_ids.add(scene.id)
         project.scenes.append(scene)
     for el in _child(root, "CHAPTERS", lines).findall("CHAPTER"):
         chapter = YwChapter(
@@ -266,8 +269,9 @@ def from_yw7(data: bytes) -> YwProject:
             desc=el.findtext("Desc") or "",
             line=lines[id(el)],
         )
-        if any(c.id == chapter.id for c in project.chapters):
+        if chapter.id in chapter_ids:
             raise Yw7Error(chapter.line, f"chapter ID {chapter.id} appears twice")
+        chapter_ids.add(chapter.id)
         listed = el.find("Scenes")
         for ref in listed.findall("ScID") if listed is not None else []:
             chapter.scene_ids.append(_number(ref, lines))

@@ -25,7 +25,7 @@ from bookwright.export.yw7 import (
     project_of,
     yw_paragraphs,
 )
-from bookwright.model import Chapter, Manuscript
+from bookwright.model import BookSpec, Chapter, Manuscript
 
 # The writer titles chapters "Chapter N: title"; N is the position, not part of the title.
 _HEADING = re.compile(r"\A\s*Chapter\s+\d+\s*:\s*")
@@ -75,6 +75,7 @@ def import_yw7(books: Books, book_id: str, path: Path) -> Imported:
         manuscript, scenes, result = _manuscript(data, edited, path)
         for name, scene in scenes.items():
             books.store.put_artifact(book_id, name, scene, source="imported")
+        _carry_into_chapters(books, data, manuscript)
         record = manuscript.model_dump(mode="json")
         result.version = books.store.put_artifact(book_id, "manuscript", record, "imported")
         books.store.put_artifact(
@@ -91,6 +92,33 @@ def import_yw7(books: Books, book_id: str, path: Path) -> Imported:
             source="imported",
         )
     return result
+
+
+def _carry_into_chapters(books: Books, data: BookData, manuscript: Manuscript) -> None:
+    """Store the imported text where a later chapter retry rebuilds the book from (each
+    `chapter:N`, the plan's title, the spec's author), so that no later operation drops it.
+    A project whose chapters no longer match the outline's cannot be carried: then
+    `Books.unmerged_manuscript` says so and a chapter retry is refused."""
+    store, book_id = books.store, data.book.id
+    outline = [c.number for c in data.outline.chapters] if data.outline else []
+    if [c.number for c in manuscript.chapters] != outline:
+        return
+    for chapter in manuscript.chapters:
+        found = store.get_artifact(book_id, f"chapter:{chapter.number}")
+        record = chapter.model_dump(mode="json")
+        if found is None or {k: found[1].get(k) for k in record} != record:
+            merged = {**(found[1] if found else {}), **record}
+            store.put_artifact(book_id, f"chapter:{chapter.number}", merged, source="imported")
+    if data.plan is not None and data.plan.title != manuscript.title:
+        plan = data.plan.model_copy(update={"title": manuscript.title})
+        store.put_artifact(book_id, "plan", plan.model_dump(mode="json"), source="imported")
+    spec = dict(data.book.spec)
+    if spec.get("author") != manuscript.author:
+        try:
+            updated = BookSpec.model_validate({**spec, "author": manuscript.author})
+        except ValidationError:
+            return  # e.g. an author name over the spec's limit: the retry check refuses
+        store.update_book(book_id, spec=updated.model_dump(mode="json"))
 
 
 def _manuscript(

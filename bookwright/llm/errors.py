@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import re
+from bookwright.redaction import redact as redact  # re-exported: classify() uses it
 
 TRANSIENT = {"rate_limit", "network", "timeout", "server"}
 # Worth sending again, unchanged, to the same model: a malformed response body is a
@@ -23,30 +22,6 @@ ERROR_CLASSES = (
     "budget",
     "unknown",
 )
-
-_SECRET = re.compile(
-    r"(sk-[A-Za-z0-9_-]{6,}|gsk_[A-Za-z0-9]{6,}|AIza[A-Za-z0-9_-]{10,}|xai-[A-Za-z0-9]{6,}|"
-    r"Bearer\s+\S+|api[_-]?key[=:]\s*\S+)",
-    re.I,
-)
-KEY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GROQ_API_KEY",
-    "OPENROUTER_API_KEY",
-)
-
-
-def redact(text: str, extra_variables: tuple[str, ...] = ()) -> str:
-    """Remove anything that looks like a key, and the value of every key variable."""
-    text = _SECRET.sub("[redacted]", text)
-    for name in (*KEY_VARIABLES, *extra_variables):
-        value = os.environ.get(name, "")
-        if len(value) >= 8:
-            text = text.replace(value, "[redacted]")
-    return text
 
 
 def retry_after(exc: BaseException) -> float | None:

@@ -31,7 +31,9 @@ class BookSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, description="Title; generated when absent.")
+    title: str | None = Field(
+        default=None, max_length=200, description="Title; generated when absent."
+    )
     premise: str = Field(min_length=10, max_length=4000, description="What the story is about.")
     genre: str = Field(default="literary fiction", min_length=2, max_length=80)
     chapters: int = Field(default=2, ge=1, le=200, description="Number of chapters.")

@@ -12,8 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bookwright.errors import ConfigError
+from bookwright.model.text import printable
+from bookwright.redaction import redact
 from bookwright.store import schema as t
 from bookwright.store.migrate import pending, upgrade
+from bookwright.store.private import private_file
 
 
 def now_iso() -> str:
@@ -49,8 +52,8 @@ def make_engine(url: str) -> sa.Engine:
         return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
-    if parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.database and parsed.database != ":memory:":
+        private_file(Path(parsed.database))
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
@@ -81,6 +84,19 @@ def create_schema(engine: sa.Engine) -> None:
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        try:
+            self._open(url)
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            reason = (str(exc.orig or exc).strip().splitlines() or [""])[0]
+            where = make_url(url).render_as_string(hide_password=True)
+            raise ConfigError(
+                f"Cannot open the database at {where}: {reason[:300]}",
+                "Check that the server is running and `database_url` is right (unset it to "
+                "use SQLite in the home)",
+            ) from None
+
+    def _open(self, url: str) -> None:
         if self.engine.dialect.name == "sqlite":
             create_schema(self.engine)
             upgrade(self.engine)  # columns a newer bookwright added to an older file
@@ -123,6 +139,8 @@ class Store:
             return [BookRecord(**r) for r in rows]
 
     def update_book(self, book_id: str, **fields: Any) -> None:
+        if fields.get("error"):
+            fields["error"] = redact(fields["error"])
         fields["updated_at"] = now_iso()
         with self.engine.begin() as conn:
             conn.execute(t.books.update().where(t.books.c.id == book_id).values(**fields))
@@ -144,7 +162,9 @@ class Store:
         source: str = "generated",
         idem_key: str | None = None,
     ) -> int:
-        """Store a new version of an artifact and return its version number."""
+        """Store a new version of an artifact and return its version number. Control
+        characters (terminal escapes a model or a file may carry) are dropped from its text."""
+        data = printable(data)
         with self.engine.begin() as conn:
             if idem_key is not None:
                 existing = conn.execute(
@@ -189,6 +209,17 @@ class Store:
             return None
         data = row.data if isinstance(row.data, dict) else json.loads(row.data)
         return int(row.version), data
+
+    def artifact_source(self, book_id: str, name: str) -> str | None:
+        """Who made the latest version of an artifact: generated, edited, imported, ..."""
+        query = (
+            sa.select(t.artifacts.c.source)
+            .where(t.artifacts.c.book_id == book_id, t.artifacts.c.name == name)
+            .order_by(t.artifacts.c.version.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
 
     def artifact_names(self, book_id: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -268,6 +299,8 @@ class Store:
             return int(key[0])
 
     def request_finished(self, request_id: int, **fields: Any) -> None:
+        if fields.get("error_message"):
+            fields["error_message"] = redact(fields["error_message"])
         with self.engine.begin() as conn:
             conn.execute(
                 t.llm_requests.update()

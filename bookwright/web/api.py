@@ -21,6 +21,7 @@ from bookwright.errors import BookLocked, BookwrightError, ChapterNotFound, Usag
 from bookwright.model import BookSpec
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
+from bookwright.store.private import private_folder
 from bookwright.web.errors import ERROR_RESPONSES, Conflict
 from bookwright.web.launcher import Launcher
 from bookwright.web.schemas import (
@@ -286,7 +287,7 @@ def stats(request: Request, book_id: str) -> dict[str, Any]:
 
 def _save_edit(books: Books, book_id: str, artifact: dict[str, Any]) -> str:
     folder = books.settings.book_dir(book_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     with tempfile.NamedTemporaryFile(
         "w", suffix=".json", dir=folder, delete=False, encoding="utf-8"
     ) as handle:

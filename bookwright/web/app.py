@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from bookwright import __version__
 from bookwright.engine.books import Books
 from bookwright.settings import Settings
-from bookwright.web import api, errors, pages
+from bookwright.web import api, errors, guards, pages
 from bookwright.web.launcher import Launcher, QueueLauncher
 
 HERE = Path(__file__).resolve().parent
@@ -27,8 +27,12 @@ def create_app(
     token: str | None = None,
     launcher: Launcher | None = None,
     settings_file: Path | None = None,
+    hosts: Sequence[str] = guards.LOOPBACK_HOSTS,
 ) -> FastAPI:
-    """The app for one workspace. With `token`, every request must carry it."""
+    """The app for one workspace, answering only for `hosts`. With `token` (at least
+    16 characters), every request must carry it."""
+    if token is not None:
+        token = guards.check_token(token)
     books = Books(settings)
     if launcher is None and settings.on_postgres:  # the workers write; the server queues
         from bookwright.engine.dispatch import WorkerLauncher
@@ -52,6 +56,10 @@ def create_app(
         description="Start, watch, review and export books written by LLMs. Every failure "
         "is an `ErrorBody`. With a token, send `Authorization: Bearer TOKEN`.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load scripts from a CDN into the dashboard's origin; the
+        # description they show is /openapi.json, for any OpenAPI viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.books = books
@@ -62,6 +70,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if token:
         _require_token(app, token)
+    guards.install(app, hosts)  # last added, so the host and origin checks run first
     return app
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bookwright.errors import EXIT_USAGE, BookwrightError, UsageError
 from bookwright.settings import load_settings
@@ -44,7 +45,16 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web dashboard and REST API (books are written in background processes)."""
+    from bookwright.web.guards import allowed_hosts, check_token
+
     try:
+        if token is not None:
+            try:
+                token = check_token(token)
+            except ValueError as exc:
+                raise UsageError(
+                    str(exc), "Pass a longer --token (e.g. `openssl rand -hex 16`)"
+                ) from None
         if not is_loopback(host) and not token:
             raise UsageError(
                 f"Refusing to serve on {host} without a token: anyone who can reach it could "
@@ -53,15 +63,23 @@ def serve(
             )
         settings = load_settings(settings_file)
     except BookwrightError as error:
-        err.print(f"[bold red]error:[/] {error.one_line()}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]error:[/] {escape(error.one_line())}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(error.exit_code) from None
 
     import uvicorn
 
     from bookwright.web.app import create_app
 
-    app = create_app(settings, token=token or None, settings_file=settings_file)
-    err.print(f"bookwright dashboard on http://{host}:{port}/ (API docs at /docs)")
+    app = create_app(
+        settings, token=token or None, settings_file=settings_file, hosts=allowed_hosts(host)
+    )
+    err.print(
+        f"bookwright dashboard on http://{escape(host)}:{port}/ "
+        "(API description at /openapi.json)",
+        highlight=False,
+    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again with
     # the handlers it found: these make that second delivery a no-op, so the exit is 0.
     for sig in (signal.SIGINT, signal.SIGTERM):

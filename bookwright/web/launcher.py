@@ -34,6 +34,7 @@ from bookwright.engine.runner import RetryRequest
 from bookwright.errors import EXIT_HALTED, EXIT_OK, BookLocked
 from bookwright.settings import Settings
 from bookwright.store import BookRecord
+from bookwright.store.private import private_folder
 
 Action = Literal["resume", "approve", "retry", "accept"]
 QUEUE = "books"
@@ -129,7 +130,7 @@ class QueueLauncher:
         global _current
         if _current is not None:
             raise RuntimeError("one launcher per process: DBOS is a process-wide singleton")
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        private_folder(self.settings.home)
         enable_wal(self.system_database_url)
         _current = self
         config: DBOSConfig = {
@@ -254,7 +255,7 @@ class QueueLauncher:
         if self.settings_file is not None:
             args += ["--settings", str(self.settings_file)]
         env = {**os.environ, "BOOKWRIGHT_HOME": str(self.settings.home)}
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         with (folder / RUN_LOG).open("ab") as log:
             proc = subprocess.Popen(
                 args,
