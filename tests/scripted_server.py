@@ -204,6 +204,7 @@ class ScriptedServer:
         truncate_words: int = 0,
         verdicts: dict[int, list[str]] | None = None,
         seed_in_prose: bool = False,
+        echo_key: bool = False,
     ) -> None:
         """`verdicts[chapter][k]` is the judge's answer the k-th time it reads a scene of
         that chapter ("S2: ..." for scene 2 only; "{quote}" becomes the scene's first
@@ -213,6 +214,7 @@ class ScriptedServer:
         self.judged: dict[tuple[int, int], int] = {}
         self.delay_s = delay_s
         self.fail_status = fail_status
+        self.echo_key = echo_key  # a failure's body repeats the request's key, as some do
         self.truncate_words = truncate_words  # longer answers stop there: finish_reason=length
         self.requests = 0
         self.sent: list[tuple[str, Any]] = []  # (the messages as JSON, the seed) of each
@@ -228,7 +230,11 @@ class ScriptedServer:
                 server.requests += 1
                 server.sent.append((json.dumps(body["messages"]), body.get("seed")))
                 if server.fail_status:
-                    self._send(server.fail_status, {"error": {"message": "scripted failure"}})
+                    message = "scripted failure"
+                    if server.echo_key:
+                        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                        message += f" for key {key} (check it)"
+                    self._send(server.fail_status, {"error": {"message": message}})
                     return
                 messages = body["messages"]
                 prompt = messages[-1]["content"]

@@ -238,3 +238,47 @@ def test_unknown_book_is_refused(workspace: Workspace, tmp_path: Path) -> None:
     path.write_text(to_yw7(YwProject(title="T")), encoding="utf-8")
     done = import_file(workspace, path, "nope")
     assert done.code == 2 and "No book 'nope'" in done.err
+
+
+def test_a_chapter_retry_keeps_the_imported_edits_of_the_other_chapters(
+    book: Book, tmp_path: Path
+) -> None:
+    workspace, yw7, _ = book
+    xml = yw7.read_text(encoding="utf-8")
+    block = scene_block(xml, 3)  # chapter 2, scene 1
+    xml = xml.replace(block, block.replace(content_of(block), "Mara kept the bottle."))
+    chapter = chapter_block(xml, 2)
+    title = manuscript(workspace)["chapters"][1]["title"]
+    xml = xml.replace(chapter, chapter.replace(title, "The Kept Bottle"))
+    edited = tmp_path / "edited.yw7"
+    edited.write_text(xml, encoding="utf-8")
+    assert import_file(workspace, edited).code == 0
+
+    retried = workspace.run("retry", "b", "--chapter", "1", "--level", "edit")
+    assert retried.code == 0, retried.err
+    after = manuscript(workspace)
+    assert after["chapters"][1]["scenes"][0] == "Mara kept the bottle."
+    assert after["chapters"][1]["title"] == "The Kept Bottle"
+    assert "Mara kept the bottle." in export_md(workspace, tmp_path / "after.md")
+
+
+def test_a_chapter_retry_is_refused_when_an_import_dropped_a_chapter(
+    book: Book, tmp_path: Path
+) -> None:
+    workspace, yw7, _ = book
+    xml = yw7.read_text(encoding="utf-8")
+    for scene_id in (3, 4):  # chapter 2's scenes, then chapter 2 itself
+        xml = xml.replace(scene_block(xml, scene_id), "")
+    xml = xml.replace(chapter_block(xml, 2), "")
+    edited = tmp_path / "edited.yw7"
+    edited.write_text(xml, encoding="utf-8")
+    assert import_file(workspace, edited).code == 0
+    imported = manuscript(workspace)
+    assert len(imported["chapters"]) == 1
+
+    retried = workspace.run("retry", "b", "--chapter", "1")
+    assert retried.code == 2
+    assert "1 chapters where the outline has 2" in retried.err
+    assert "would drop those edits" in retried.err
+    assert manuscript(workspace) == imported  # nothing was written
+    assert not has_version(workspace, 3)
