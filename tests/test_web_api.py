@@ -359,7 +359,7 @@ def test_serve_refuses_a_public_address_without_a_token(workspace: Workspace) ->
 
 
 def test_with_a_token_every_request_needs_it(workspace: Workspace) -> None:
-    served = Served(workspace, "--host", "127.0.0.1", BOOKWRIGHT_TOKEN="s3cret-token-0123456")
+    served = Served(workspace, "--host", "127.0.0.1", BOOKWRIGHT_TOKEN="s3cret-token-01234")
     try:
         with httpx.Client(base_url=served.url) as http:
             for path in ("/api/books", "/", "/openapi.json", "/static/app.js", "/nope"):
@@ -369,9 +369,9 @@ def test_with_a_token_every_request_needs_it(workspace: Workspace) -> None:
                 401,
                 "unauthorized",
             )
-            ok = http.get("/api/books", headers={"Authorization": "Bearer s3cret-token-0123456"})
+            ok = http.get("/api/books", headers={"Authorization": "Bearer s3cret-token-01234"})
             assert ok.status_code == 200 and ok.json() == []
-            page = http.get("/", params={"token": "s3cret-token-0123456"})  # a browser's first visit
+            page = http.get("/", params={"token": "s3cret-token-01234"})  # a browser's first visit
             assert page.status_code == 200 and "bookwright_token" in page.headers["set-cookie"]
             assert http.get("/api/books").status_code == 200  # the cookie carries it now
     finally:
