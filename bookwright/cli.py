@@ -30,7 +30,7 @@ from bookwright.errors import (
     UsageError,
 )
 from bookwright.model import BookSpec
-from bookwright.model.status import Retries, StatusReport
+from bookwright.model.status import Cost, Retries, StatusReport
 from bookwright.model.text import printable
 from bookwright.settings import Settings, load_settings
 
@@ -286,6 +286,7 @@ def stats(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None) 
     )
     tokens = ", ".join(f"{k} {v}" for k, v in r.tokens_by_level.items())
     out.print(f"chapter tokens by level: {tokens or 'none yet'}", highlight=False)
+    _print_cost(Cost.model_validate(data["cost"]))
     table = Table("#", "status", "words", "attempts", "score")
     for c in chapters:
         levels = " → ".join(a.get("level") or "first" for a in c["attempts"]) or "-"
@@ -453,7 +454,13 @@ def _report_outcome(report: StatusReport) -> int:
         words = sum(c.word_count for c in report.chapters)
         out.print(
             f"Book {book} is complete: {len(report.chapters)} chapters, {words} words, "
-            f"{report.llm.requests_sent} requests. Export it with: "
+            f"{report.llm.requests_sent} requests"
+            + (
+                f" ({report.cost.tokens_per_1k_words:g} tokens per 1,000 words)"
+                if report.cost.tokens_per_1k_words is not None
+                else ""
+            )
+            + ". Export it with: "
             f"bookwright export {book} --format md -o {book}.md",
             highlight=False,
         )
@@ -569,6 +576,21 @@ def _print_status(report: StatusReport) -> None:
     if llm.errors_by_class:
         classes = ", ".join(f"{k} {v}" for k, v in sorted(llm.errors_by_class.items()))
         out.print(f"errors: {classes} ({llm.errors_recovered} recovered)", highlight=False)
+    _print_cost(report.cost)
+
+
+def _print_cost(cost: Cost) -> None:
+    if cost.tokens_per_1k_words is None:
+        return
+    roles = ", ".join(f"{role} {100 * part:.0f}%" for role, part in cost.role_share.items())
+    out.print(
+        f"per 1,000 words: {cost.requests_per_1k_words:g} requests, "
+        f"{cost.tokens_per_1k_words:g} tokens ({cost.prompt_tokens_per_1k_words:g} prompt, "
+        f"{cost.completion_tokens_per_1k_words:g} completion) · of the tokens: refused "
+        f"answers {100 * cost.refused_share:.0f}%, retries {100 * cost.retry_share:.0f}%, "
+        f"{roles}",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -279,6 +279,7 @@ class Books:
             "chapters": chapters,
             "requests_sent": report.llm.requests_sent,
             "tokens": report.llm.prompt_tokens + report.llm.completion_tokens,
+            "cost": report.cost.model_dump(),
         }
 
     def _report(self, book: BookRecord, running: set[str] | None = None) -> StatusReport:

@@ -14,6 +14,7 @@ from bookwright.model.status import (
     BookState,
     ChapterState,
     ChapterStatus,
+    Cost,
     LLMUsage,
     Retries,
     StatusReport,
@@ -64,6 +65,41 @@ def usage_of(requests: list[dict[str, Any]]) -> LLMUsage:
         errors_by_class=dict(errors),
         by_provider=tally("provider"),
         by_stage=tally("stage"),
+    )
+
+
+REFUSED = ("invalid_output", "empty")  # an answer arrived, and was asked for again
+
+
+def cost_of(requests: list[dict[str, Any]], words: int) -> Cost:
+    """Requests and tokens per 1,000 words of the book, and the shares of the tokens spent
+    on refused answers, on retries and on each role."""
+
+    def tokens(r: dict[str, Any]) -> int:
+        return (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
+
+    total = sum(tokens(r) for r in requests)
+    roles: Counter[str] = Counter()
+    for r in requests:
+        roles[r.get("role") or "other"] += tokens(r)
+
+    def share(part: int) -> float:
+        return round(part / total, 3) if total else 0.0
+
+    def per_1k(amount: int) -> float | None:
+        return round(1000 * amount / words, 1) if words else None
+
+    return Cost(
+        words=words,
+        requests_per_1k_words=per_1k(len(requests)),
+        prompt_tokens_per_1k_words=per_1k(sum(r["prompt_tokens"] or 0 for r in requests)),
+        completion_tokens_per_1k_words=per_1k(
+            sum(r["completion_tokens"] or 0 for r in requests)
+        ),
+        tokens_per_1k_words=per_1k(total),
+        refused_share=share(sum(tokens(r) for r in requests if r["error_class"] in REFUSED)),
+        retry_share=share(sum(tokens(r) for r in requests if r.get("retry_level"))),
+        role_share={role: share(n) for role, n in sorted(roles.items())},
     )
 
 
@@ -152,6 +188,7 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         llm=usage_of(requests).model_copy(
             update={"budget_usd": book.budget_usd, "max_tokens": book.max_tokens}
         ),
+        cost=cost_of(requests, sum(int(c["word_count"] or 0) for c in chapters)),
         retries=quality_metrics(store, book.id, requests),
         model=str(spec.get("model", "local")),
         error=book.error,

@@ -50,6 +50,21 @@ class LLMUsage(BaseModel):
     max_tokens: int | None = None
 
 
+class Cost(BaseModel):
+    """What the book has cost per 1,000 words of it so far, and where the tokens went."""
+
+    words: int = 0  # the chapters' words so far
+    requests_per_1k_words: float | None = None  # None until a word is written
+    prompt_tokens_per_1k_words: float | None = None
+    completion_tokens_per_1k_words: float | None = None
+    tokens_per_1k_words: float | None = None
+    # Shares of all tokens (0-1): answers the checks refused (re-asked), retries of the
+    # quality loop, and each role (planner, writer, editor, judge).
+    refused_share: float = 0.0
+    retry_share: float = 0.0
+    role_share: dict[str, float] = {}
+
+
 class Retries(BaseModel):
     """The quality loop: retries by level, what they cost, how often the judge passed."""
 
@@ -78,6 +93,7 @@ class StatusReport(BaseModel):
     scenes_written: int
     scenes_edited: int
     llm: LLMUsage
+    cost: Cost = Cost()
     retries: Retries
     model: str
     error: str | None

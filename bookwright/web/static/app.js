@@ -85,6 +85,7 @@ function renderBook(report, live) {
   document.getElementById("usage").textContent =
     `${llm.requests_sent} requests, ${llm.prompt_tokens}+${llm.completion_tokens} tokens, ` +
     `$${llm.cost_usd.toFixed(4)} · model ${report.model}`;
+  document.getElementById("cost").textContent = costLine(report.cost);
   document.getElementById("review").hidden = !report.halted_at;
   document.getElementById("draft-note").hidden = report.status === "completed";
   document.getElementById("pause").disabled = !live && report.status !== "processing";
@@ -302,3 +303,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("new-book");
   if (form) newBookForm(form);
 });
+
+function costLine(cost) {
+  if (!cost || cost.tokens_per_1k_words === null) return "";
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const roles = Object.entries(cost.role_share).map(([k, v]) => `${k} ${pct(v)}`).join(", ");
+  return `per 1,000 words: ${cost.requests_per_1k_words} requests, ` +
+    `${cost.tokens_per_1k_words} tokens · of the tokens: refused answers ` +
+    `${pct(cost.refused_share)}, retries ${pct(cost.retry_share)}, ${roles}`;
+}
