@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from length import PREMISES  # noqa: E402  (one list of premises for both benches)
+from length import PREMISES  # bench/ is the script's folder: one list for both benches
 
-from bookwright.quality.checks import length_score  # noqa: E402
+from bookwright.quality.checks import length_score
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "lighthouse.toml"
