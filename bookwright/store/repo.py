@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bookwright.errors import ConfigError
+from bookwright.store import disk
 from bookwright.store import schema as t
 from bookwright.store.migrate import pending, upgrade
 
@@ -80,6 +81,7 @@ def create_schema(engine: sa.Engine) -> None:
 
 class Store:
     def __init__(self, url: str) -> None:
+        disk.install()  # a full disk or a damaged file: one clear error, not a traceback
         self.engine = make_engine(url)
         if self.engine.dialect.name == "sqlite":
             create_schema(self.engine)
