@@ -104,11 +104,93 @@ def restore(
         )
 
 
+def doctor(
+    book: Annotated[str | None, typer.Argument(help="Check one book (default all).")] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Clear stale locks, move orphans aside.")
+    ] = False,
+    json_: JsonOpt = False,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Check databases, workflows, artifacts, locks and stray files; exit 1 if findings remain."""
+    from bookwright.safety.doctor import examine
+
+    try:
+        report = examine(load_settings(settings_file), book, repair=repair)
+    except BookwrightError as error:
+        _fail(error)
+        return
+    if json_:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        checked = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+        out.print(f"Checked {report.home}: {checked or 'nothing yet'}.", soft_wrap=True)
+        for finding in report.findings:
+            if finding.repaired:
+                out.print(
+                    f"repaired: {escape(finding.message)} ({finding.repaired})", soft_wrap=True
+                )
+            else:
+                out.print(
+                    f"[bold]{finding.kind}:[/] {escape(finding.message)}\n  what to do: "
+                    f"{escape(finding.remedy)}",
+                    soft_wrap=True,
+                )
+        left = len(report.left)
+        out.print("Healthy." if not left else f"{left} finding(s) left.")
+    raise typer.Exit(0 if report.healthy else 1)
+
+
+def gc(
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", help="Completed books untouched this long (30d, 12h)."),
+    ] = None,
+    keep_versions: Annotated[
+        int | None, typer.Option("--keep-versions", help="Versions kept of each artifact.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would go; change nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Drop what finished books no longer need (step history, old versions), then VACUUM."""
+    from dataclasses import asdict
+
+    from bookwright.safety.gc import collect, parse_age
+
+    try:
+        settings = load_settings(settings_file)
+        age = (
+            parse_age(older_than)
+            if older_than is not None
+            else settings.retention.older_than_days * 86400
+        )
+        keep = keep_versions if keep_versions is not None else settings.retention.keep_versions
+        result = collect(settings, older_than_s=age, keep_versions=keep, dry_run=dry_run)
+    except BookwrightError as error:
+        _fail(error)
+        return
+    if json_:
+        print(json.dumps({**asdict(result), "freed": result.freed}, indent=2))
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    for line in result.lines:
+        out.print(f"{verb} {escape(line)}", soft_wrap=True)
+    if not result.lines:
+        out.print("Nothing to remove: no completed book is old enough.")
+    elif dry_run:
+        out.print("Dry run: nothing was changed. Run without --dry-run to remove it.")
+    else:
+        out.print(
+            f"Freed {_size(result.freed)} ({_size(result.bytes_before)} -> "
+            f"{_size(result.bytes_after)} of databases).",
+            soft_wrap=True,
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `bookwright` app."""
-    for command in (backup, restore):
+    for command in (backup, restore, doctor, gc):
         app.command()(command)
-
-
-def _dump(data: object) -> None:
-    print(json.dumps(data, indent=2))
