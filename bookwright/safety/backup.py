@@ -102,7 +102,7 @@ def make_backup(
     if settings.on_postgres:
         raise UsageError(
             "`bookwright backup` copies SQLite workspaces; this one is on PostgreSQL",
-            "Back up the whole database with `pg_dump -Fc` (see README, Backup)",
+            "Back up the whole database with `pg_dump -Fc` (README: Keeping books safe)",
         )
     store = Store(settings.store_url)
     try:

@@ -80,7 +80,7 @@ def restore_backup(file: Path, settings: Settings, *, force: bool = False) -> Re
             "Restoring into a PostgreSQL workspace is not supported: a book moves between "
             "SQLite homes only",
             "Restore into a SQLite home with `--into HOME`; restore a whole PostgreSQL "
-            "database with `pg_restore` (see README, Backup)",
+            "database with `pg_restore` (README: Keeping books safe)",
         )
     with _open_archive(file) as tar:
         try:
@@ -118,9 +118,14 @@ def restore_backup(file: Path, settings: Settings, *, force: bool = False) -> Re
 def _open_archive(file: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(file, "r:*")
-    except (OSError, tarfile.TarError) as error:
+    except tarfile.TarError:
         raise BadBackup(
-            f"Cannot read {file} as a backup: {getattr(error, 'strerror', None) or error}",
+            f"{file} is not a bookwright backup (not a tar.gz archive)",
+            "Pass a file written by `bookwright backup`",
+        ) from None
+    except OSError as error:
+        raise BadBackup(
+            f"Cannot read {file}: {error.strerror or error}",
             "Pass a file written by `bookwright backup`",
         ) from None
 
