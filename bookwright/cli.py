@@ -820,6 +820,9 @@ from bookwright.cli_workers import db_app, worker  # noqa: E402  (scaling out on
 
 app.command()(worker)
 app.add_typer(db_app, name="db")
+from bookwright.cli_safety import register  # noqa: E402  (backup, restore, doctor, gc)
+
+register(app)
 
 
 def main() -> None:

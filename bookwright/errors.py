@@ -122,3 +122,14 @@ class QualityFailed(StageFailed):
 
 class BookLocked(UsageError):
     """Another process is writing this book."""
+
+
+class DiskFull(BookwrightError):
+    """A write hit "no space left on device": the book stopped at that step, resumable."""
+
+    exit_code = EXIT_HALTED
+    error_class = "disk_full"
+
+
+class DamagedDatabase(BookwrightError):
+    """A database file fails to open or read as SQLite: restore it from a backup."""

@@ -123,6 +123,19 @@ class WorkerSettings(BaseModel):
     )
 
 
+class RetentionSettings(BaseModel):
+    """`[retention]`: the defaults of `bookwright gc`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    older_than_days: float = Field(
+        default=30, ge=0, description="gc touches completed books untouched for this many days."
+    )
+    keep_versions: int = Field(
+        default=3, ge=1, description="Versions of each artifact gc keeps (latest included)."
+    )
+
+
 class RateLimit(BaseModel):
     """`[rate_limits.PROVIDER] requests = 500`: a quota shared by every process and worker."""
 
@@ -154,6 +167,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     web: WebSettings = Field(default_factory=WebSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rate_limits: dict[str, RateLimit] = Field(
         default_factory=dict, description="Per provider (`local`, `openai`, a [providers] name)."
     )

@@ -21,7 +21,7 @@ from bookwright.errors import UsageError
 from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
-from bookwright.store import Store
+from bookwright.store import Store, disk
 
 FINISHED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
 
@@ -143,6 +143,7 @@ def run_book(
                 lambda: workflow_error(settings, books.get(book_id)),
             )
         engine = Engine(settings, executor_id=executor_id(book_id), book_id=book_id)
+        disk.arm()  # a full disk stops the step that meets it; this thread exits with 3
         engine.launch()  # recovers this book's pending workflows, if any
         if retry is not None:  # a new workflow of its own; `resume` continues it
             workflow_id = f"retry-{book_id}-{retry.chapter}-{time.time_ns()}"
@@ -180,6 +181,8 @@ def run_book(
             )
 
         def finished() -> bool:
+            if (full := disk.stopped(book_id)) is not None:
+                raise full
             status = handle.get_status()
             return status is not None and status.status in FINISHED
 

@@ -17,6 +17,7 @@ from bookwright.llm import CompletionRequest
 from bookwright.llm.registry import parse_model
 from bookwright.llm.resilient import call_with_fallback
 from bookwright.llm.usage import cost_usd, estimate_tokens
+from bookwright.store import disk
 from bookwright.store.rate_limits import take_slot
 
 
@@ -153,8 +154,13 @@ def write_file_step(relative_path: str, book_id: str, content: str) -> str:
     path = folder / relative_path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(f"{path}.tmp")
-    tmp.write_text(content, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        if disk.is_full(error):
+            disk.report_full(path)  # stops this step unrecorded (store/disk.py)
+        raise
     return str(path)
 
 

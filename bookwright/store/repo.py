@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bookwright.errors import ConfigError
 from bookwright.model.text import printable
 from bookwright.redaction import redact
+from bookwright.store import disk
 from bookwright.store import schema as t
 from bookwright.store.migrate import pending, upgrade
 from bookwright.store.private import private_file
@@ -83,6 +84,7 @@ def create_schema(engine: sa.Engine) -> None:
 
 class Store:
     def __init__(self, url: str) -> None:
+        disk.install()  # a full disk or a damaged file: one clear error, not a traceback
         self.engine = make_engine(url)
         try:
             self._open(url)

@@ -1,0 +1,1 @@
+"""Keeping books safe: backup and restore, the doctor's checks, and garbage collection."""
