@@ -134,6 +134,12 @@ class RetentionSettings(BaseModel):
     keep_versions: int = Field(
         default=3, ge=1, description="Versions of each artifact gc keeps (latest included)."
     )
+    automatic: bool = Field(
+        default=True, description="`serve` and `worker` run gc with these defaults on their own."
+    )
+    every_hours: float = Field(
+        default=24, gt=0, description="How often `serve` and `worker` run it (first after 10 min)."
+    )
 
 
 class RateLimit(BaseModel):

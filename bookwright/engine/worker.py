@@ -24,6 +24,7 @@ from bookwright.engine.dispatch import BOOKS_QUEUE
 from bookwright.engine.engine import Engine
 from bookwright.engine.leases import ExecutorLease
 from bookwright.errors import ConfigError
+from bookwright.safety.retention import DailyCleanup
 from bookwright.settings import Settings
 
 POLL_S = 2.0
@@ -78,10 +79,13 @@ def run_worker(
             f"{BOOKS_QUEUE!r}"
         )
         log = _TakenLog(executor_id)
+        cleanup = DailyCleanup(settings, on_event=on_event)
+        cleanup.start()
         while not stop.wait(POLL_S):
             lease.keep()
             for line in log.poll():
                 on_event(line)
+        cleanup.stop()
         on_event(
             f"worker {executor_id}: stopping; {len(log.in_hand)} book(s) in hand continue "
             "when a worker with this executor id starts again"

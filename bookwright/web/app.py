@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -13,11 +14,13 @@ from fastapi.staticfiles import StaticFiles
 
 from bookwright import __version__
 from bookwright.engine.books import Books
+from bookwright.safety.retention import DailyCleanup
 from bookwright.settings import Settings
 from bookwright.web import api, errors, guards, pages
 from bookwright.web.launcher import Launcher, QueueLauncher
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger("bookwright.web")
 TOKEN_COOKIE = "bookwright_token"
 
 
@@ -44,9 +47,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # DBOS's calls are synchronous and refuse to run on the event loop's thread.
         await anyio.to_thread.run_sync(runner.launch)  # recovers runs a crash left behind
+        cleanup = DailyCleanup(settings, on_event=log.warning)
+        cleanup.start()
         try:
             yield
         finally:
+            cleanup.stop()
             await anyio.to_thread.run_sync(runner.shutdown)
             books.store.close()
 
