@@ -568,7 +568,7 @@ def _print_status(report: StatusReport) -> None:
     if len(llm.by_provider) > 1 or llm.errors_by_class:
         for name, use in llm.by_provider.items():
             out.print(
-                f"  {name}: {use['answered']:.0f} answered, {use['errors']:.0f} failed, "
+                f"  {escape(name)}: {use['answered']:.0f} answered, {use['errors']:.0f} failed, "
                 f"{use['prompt_tokens'] + use['completion_tokens']:.0f} tokens, "
                 f"${use['cost_usd']:.4f}",
                 highlight=False,
@@ -651,7 +651,7 @@ def errors(book: str, json_: JsonOpt = False, settings_file: SettingsOpt = None)
             r["stage"],
             str(r["chapter"] or ""),
             str(r["scene"] or ""),
-            f"{r['provider']}:{r['model']}",
+            escape(f"{r['provider']}:{r['model']}"),
             r["error_class"],
             escape(printable(r["error_message"] or "")),
         )
