@@ -530,6 +530,13 @@ def _print_status(report: StatusReport) -> None:
         out.print(f"halted at: {report.halted_at}")
     if report.error:
         out.print(f"error: {escape(report.error or '')}", highlight=False)
+    if report.provider_wait:
+        wait = report.provider_wait
+        out.print(
+            f"waiting for the provider: probe {wait.probes + 1} at {wait.next_probe_at}; "
+            f"it resumes by itself (stop with `bookwright pause {report.book_id}`)",
+            highlight=False,
+        )
     table = Table("#", "title", "status", "words", "retries")
     for c in report.chapters:
         table.add_row(

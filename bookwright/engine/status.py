@@ -15,6 +15,7 @@ from bookwright.model.status import (
     ChapterState,
     ChapterStatus,
     LLMUsage,
+    ProviderWait,
     Retries,
     StatusReport,
 )
@@ -159,6 +160,11 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         created_at=book.created_at,
         updated_at=book.updated_at,
         estimated_completion=estimated,
+        provider_wait=(
+            ProviderWait(next_probe_at=book.next_probe_at, probes=book.probes or 0)
+            if book.next_probe_at and state is BookState.halted
+            else None
+        ),
     )
 
 

@@ -64,6 +64,13 @@ class Retries(BaseModel):
     accepted_chapters: list[int] = []  # failed, then kept as they are (`approve --chapter`)
 
 
+class ProviderWait(BaseModel):
+    """A book halted by a provider outage, probing it to resume by itself."""
+
+    next_probe_at: str  # ISO time of the next probe
+    probes: int = 0  # probes sent so far, none answered
+
+
 class StatusReport(BaseModel):
     """`bookwright status --json` and `GET /api/books/{id}` return this object."""
 
@@ -86,3 +93,4 @@ class StatusReport(BaseModel):
     updated_at: str
     estimated_completion: str | None
     running: bool = False  # a process on this machine is writing the book right now
+    provider_wait: ProviderWait | None = None  # halted on an outage, resumes by itself

@@ -39,6 +39,8 @@ class BookRecord:
     max_tokens: int | None
     created_at: str
     updated_at: str
+    next_probe_at: str | None = None
+    probes: int | None = None
 
 
 def make_engine(url: str) -> sa.Engine:

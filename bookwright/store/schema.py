@@ -29,6 +29,9 @@ books = sa.Table(
     sa.Column("max_tokens", sa.Integer),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    # Halted by a provider outage: when the provider is probed next, and probes so far.
+    sa.Column("next_probe_at", sa.String(40)),
+    sa.Column("probes", sa.Integer),
 )
 
 artifacts = sa.Table(
