@@ -95,6 +95,12 @@ class Books:
         changes = {"budget_usd": budget_usd, "max_tokens": max_tokens}
         self.store.update_book(book_id, **{k: v for k, v in changes.items() if v is not None})
 
+    def set_strict(self, book_id: str, strict: bool) -> None:
+        """`resume --strict/--no-strict`: whether a field with no acceptable answer stops
+        the book from now on (read when it happens, so a resume may change it)."""
+        book = self.get(book_id)
+        self.store.update_book(book_id, spec={**book.spec, "strict": strict})
+
     def get(self, book_id: str) -> BookRecord:
         book = self.store.get_book(book_id)
         if book is None:
