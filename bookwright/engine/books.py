@@ -70,6 +70,8 @@ class Books:
                 f"Book {book_id!r} already exists",
                 f"Continue it with `bookwright resume {book_id}`",
             )
+        if spec.checks is None:  # recorded: a book's steps never change under it
+            spec = spec.model_copy(update={"checks": True})
         self.store.create_book(
             book_id,
             spec.title or "(untitled)",
