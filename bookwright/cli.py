@@ -51,6 +51,14 @@ BudgetOpt = Annotated[
     float | None,
     typer.Option("--budget-usd", help="Halt (resumable) before a call would pass this spend."),
 ]
+StrictOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict/--no-strict",
+        help="Stop when a field or scene has no acceptable answer after its attempts "
+        "(default: keep the best answer with a warning; setting quality.strict).",
+    ),
+]
 MaxTokensOpt = Annotated[
     int | None,
     typer.Option(
@@ -107,6 +115,7 @@ def write(
     parallel_chapters: Annotated[
         int | None, typer.Option(help="Chapters drafted at once (default 1: in order).")
     ] = None,
+    strict: StrictOpt = None,
     budget_usd: BudgetOpt = None,
     max_tokens: MaxTokensOpt = None,
     detach: Annotated[
@@ -138,6 +147,7 @@ def write(
             "pause_at": pause_at or None,
             "judge": judge,
             "parallel_chapters": parallel_chapters,
+            "strict": strict,
         }
         values.update({k: v for k, v in flags.items() if v is not None})
         values.setdefault("model", settings.default_model)
@@ -161,6 +171,7 @@ def resume(
     book: str,
     budget_usd: BudgetOpt = None,
     max_tokens: MaxTokensOpt = None,
+    strict: StrictOpt = None,
     settings_file: SettingsOpt = None,
 ) -> None:
     """Continue a book exactly where it stopped (crash, Ctrl+C, failure, outage)."""
@@ -168,6 +179,8 @@ def resume(
         settings = _settings(settings_file)
         books = _books(settings)
         books.set_limits(book, budget_usd, max_tokens)
+        if strict is not None:
+            books.set_strict(book, strict)
         report = books.status(book)
         books.check_models(report.model)  # a fallback added since must resolve too
     except BookwrightError as error:
@@ -446,7 +459,37 @@ def _progress() -> Progress:
     )
 
 
+def _print_warnings(report: StatusReport) -> None:
+    """Answers the book kept without passing their checks, one line each."""
+    if not report.warnings:
+        return
+    err.print(
+        f"[yellow]{len(report.warnings)} answer(s) kept without passing their checks[/] "
+        f"(`bookwright status {report.book_id} --json` lists them as `warnings`):",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for w in report.warnings:
+        where = ", ".join(
+            part
+            for part in (
+                w.stage,
+                f"chapter {w.chapter}" if w.chapter else "",
+                f"scene {w.scene}" if w.scene else "",
+            )
+            if part
+        )
+        kept = "a stand-in" if w.kept == "stand_in" else "the best answer"
+        err.print(
+            f"  {escape(w.artifact)} ({where}) {escape(w.field)}: kept {kept} "
+            f"{escape(w.value[:60])!r}; {escape(w.check)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def _report_outcome(report: StatusReport) -> int:
+    _print_warnings(report)
     book = report.book_id
     why = escape(report.error or "")
     status = report.status.value
@@ -545,6 +588,14 @@ def _print_status(report: StatusReport) -> None:
         out.print(f"halted at: {report.halted_at}")
     if report.error:
         out.print(f"error: {escape(report.error or '')}", highlight=False)
+    if report.provider_wait:
+        wait = report.provider_wait
+        out.print(
+            f"waiting for the provider: probe {wait.probes + 1} at {wait.next_probe_at}; "
+            f"it resumes by itself (stop with `bookwright pause {report.book_id}`)",
+            highlight=False,
+        )
+    _print_warnings(report)
     table = Table("#", "title", "status", "words", "retries")
     for c in report.chapters:
         table.add_row(

@@ -95,13 +95,24 @@ class BudgetExceeded(BookwrightError):
 class InvalidOutputError(BookwrightError):
     """The model kept answering with text that fails validation; keeps the raw text."""
 
-    def __init__(self, message: str, remedy: str = "", raw: str = "", attempts: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        remedy: str = "",
+        raw: str = "",
+        attempts: int = 0,
+        best: str | None = None,
+        reason: str = "",
+    ) -> None:
         super().__init__(message, remedy)
         self.raw = raw
         self.attempts = attempts
+        self.best = best  # the most usable answer that came back, cleaned; None: nothing
+        self.reason = reason  # why the last answer was refused: the check that failed
 
     def __reduce__(self):
-        return (self.__class__, (self.message, self.remedy, self.raw, self.attempts))
+        fields = (self.message, self.remedy, self.raw, self.attempts, self.best, self.reason)
+        return (self.__class__, fields)
 
 
 class PauseRequested(BookwrightError):

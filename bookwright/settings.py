@@ -66,7 +66,32 @@ class LLMSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    attempts: int = Field(default=3, ge=1, le=100, description="Attempts per model and step.")
+    attempts: int = Field(
+        default=50,
+        ge=1,
+        le=100,
+        description="Most attempts per model and step; llm.retry_budget_s usually ends first.",
+    )
+    retry_budget_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds one call retries a model's transient faults before the next model.",
+    )
+    empty_retries: int = Field(
+        default=2, ge=0, le=20, description="Resends of an empty answer before it is re-asked."
+    )
+    auto_resume: bool = Field(
+        default=True,
+        description="A book halted by a provider outage probes it and resumes by itself.",
+    )
+    probe_s: float = Field(
+        default=30.0, gt=0, description="First wait before probing a provider that is down."
+    )
+    probe_max_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Longest wait between probes; each is backoff_factor longer.",
+    )
     backoff_s: float = Field(default=3.0, ge=0, description="Wait before the first retry.")
     backoff_factor: float = Field(default=2.0, ge=1, description="Each wait is this much longer.")
     backoff_max_s: float = Field(default=120.0, ge=0, description="Longest wait between tries.")

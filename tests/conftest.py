@@ -75,6 +75,11 @@ class Workspace:
         )
 
 
+# Yesterday's policy, for tests of what a halt does: three tries, then halt and wait
+# for a person (the default retries for minutes and resumes by itself).
+HALT_FAST = "[llm]\nattempts = 3\nbackoff_s = 0.05\nauto_resume = false\n"
+
+
 @pytest.fixture
 def scripted() -> Iterator[ScriptedServer]:
     with ScriptedServer() as server:
@@ -87,7 +92,7 @@ def slow(tmp_path: Path) -> Iterator[tuple[Workspace, ScriptedServer]]:
     a signal or a kill can land while a book is being written."""
     with ScriptedServer(delay_s=0.25) as server:
         settings = tmp_path / "bookwright.toml"
-        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n{HALT_FAST}')
         yield Workspace(tmp_path / "home", settings), server
 
 

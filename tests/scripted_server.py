@@ -205,11 +205,13 @@ class ScriptedServer:
         verdicts: dict[int, list[str]] | None = None,
         seed_in_prose: bool = False,
         echo_key: bool = False,
+        replies: dict[str, str] | None = None,
     ) -> None:
         """`verdicts[chapter][k]` is the judge's answer the k-th time it reads a scene of
         that chapter ("S2: ..." for scene 2 only; "{quote}" becomes the scene's first
         words); after the script, it passes."""
         self.verdicts = verdicts or {}
+        self.replies = replies or {}  # a prompt containing KEY is answered VALUE, always
         self.seed_in_prose = seed_in_prose  # drafts end "Take SEED.": tells attempts apart
         self.judged: dict[tuple[int, int], int] = {}
         self.delay_s = delay_s
@@ -242,6 +244,8 @@ class ScriptedServer:
                 if prompt.startswith("Continue exactly where") and len(messages) >= 3:
                     full, partial = answer(messages[-3]["content"]), messages[-2]["content"]
                     text = full[len(partial) :] if full.startswith(partial) else ""
+                elif any(key in prompt for key in server.replies):
+                    text = next(v for k, v in server.replies.items() if k in prompt)
                 elif "List the problems of this scene" in prompt:
                     text = server.judge(prompt)
                 else:

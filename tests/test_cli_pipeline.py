@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import SMALL, Workspace
+from tests.conftest import HALT_FAST, SMALL, Workspace
 
 CONTRACT = {
     "book_id",
@@ -154,7 +154,7 @@ def test_server_down_halts_resumably_with_exit_3(tmp_path) -> None:  # type: ign
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = tmp_path / "bookwright.toml"
-    settings.write_text(f'[providers.down]\nbase_url = "http://127.0.0.1:{port}/v1"\n')
+    settings.write_text(f'[providers.down]\nbase_url = "http://127.0.0.1:{port}/v1"\n{HALT_FAST}')
     ws = Workspace(tmp_path / "home", settings)
     run = ws.run("write", *SMALL, "--model", "down:m", "--book-id", "x")
     assert run.code == 3, run.err

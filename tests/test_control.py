@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL, Workspace
+from tests.conftest import HALT_FAST, SMALL, Workspace
 from tests.scripted_server import ScriptedServer
 
 
@@ -123,7 +123,7 @@ def test_pause_refuses_a_book_that_is_not_running(workspace: Workspace) -> None:
 def test_errors_command_lists_failed_calls(tmp_path: Path) -> None:
     with ScriptedServer(fail_status=503) as server:
         settings = tmp_path / "bookwright.toml"
-        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n{HALT_FAST}')
         ws = Workspace(tmp_path / "home", settings)
         run = ws.run("write", *SMALL, "--model", "scripted:m", "--book-id", "e")
         assert run.code == 3 and "server" in run.err

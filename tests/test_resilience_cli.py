@@ -29,7 +29,7 @@ def workspace(tmp_path: Path, settings: str) -> Workspace:
     return Workspace(tmp_path / "home", path)
 
 
-FAST_RETRIES = "[llm]\nattempts = 2\nbackoff_s = 0.05\njitter = 0.0\n"
+FAST_RETRIES = "[llm]\nattempts = 2\nbackoff_s = 0.05\njitter = 0.0\nauto_resume = false\n"
 
 
 def manuscript(ws: Workspace, book: str) -> str:

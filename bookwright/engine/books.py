@@ -71,6 +71,8 @@ class Books:
                 f"Book {book_id!r} already exists",
                 f"Continue it with `bookwright resume {book_id}`",
             )
+        if spec.checks is None:  # recorded: a book's steps never change under it
+            spec = spec.model_copy(update={"checks": True})
         self.store.create_book(
             book_id,
             spec.title or "(untitled)",
@@ -95,6 +97,12 @@ class Books:
         self.get(book_id)
         changes = {"budget_usd": budget_usd, "max_tokens": max_tokens}
         self.store.update_book(book_id, **{k: v for k, v in changes.items() if v is not None})
+
+    def set_strict(self, book_id: str, strict: bool) -> None:
+        """`resume --strict/--no-strict`: whether a field with no acceptable answer stops
+        the book from now on (read when it happens, so a resume may change it)."""
+        book = self.get(book_id)
+        self.store.update_book(book_id, spec={**book.spec, "strict": strict})
 
     def get(self, book_id: str) -> BookRecord:
         book = self.store.get_book(book_id)

@@ -32,7 +32,7 @@ from bookwright.model import (
     Stage,
     StoryPlan,
 )
-from bookwright.model.quality import Fact, RetryLevel, StoryBible, Verdict
+from bookwright.model.quality import Category, Fact, Issue, RetryLevel, StoryBible, Verdict
 from bookwright.quality.bible import fact_asks, facts_from
 from bookwright.quality.checks import run_checks
 from bookwright.quality.context import build_context, gather
@@ -209,7 +209,14 @@ def chapter_workflow(
             )
         texts = _edit(book_id, seeded, plan, cast, places, entry, scenes, drafts, ask, texts, only)
         if not spec.judge:
-            attempts.append({"attempt": attempt, "level": retry_level, "judged": False})
+            fixed: list[int] = []
+            if spec.checks:  # set when the book was created: older books go on as they began
+                texts, fixed = _edit_what_checks_find(
+                    book_id, seeded, quality, plan, cast, places, entry, scenes, texts, ask
+                )
+            attempts.append(
+                {"attempt": attempt, "level": retry_level, "judged": False, "fixed": fixed}
+            )
             break
         judged, answers = _judge(
             book_id,
@@ -415,6 +422,69 @@ def _edit(
         )
         texts.append(edited)
     return texts
+
+
+CHECKED = (Category.repetition, Category.style, Category.length, Category.names)
+
+
+def _edit_what_checks_find(
+    book_id: str,
+    spec: BookSpec,
+    quality: QualitySettings,
+    plan: StoryPlan,
+    cast: Cast,
+    places: Locations,
+    entry: ChapterOutline,
+    scenes: SceneList,
+    texts: list[str],
+    ask: Any,
+) -> tuple[list[str], list[int]]:
+    """The checks that need no model, on a chapter no judge reads: each scene they flag
+    (repetition, stock phrases, length, names) is edited once more with what they found.
+    Returns the texts and the scenes edited."""
+    names = [c.name for c in cast.characters] + [p.name for p in places.locations]
+    notes: dict[int, list[str]] = {}
+    for index, text in enumerate(texts):
+        _checks, found = run_checks(
+            [text],
+            target_words=spec.words_per_scene,
+            settings=quality,
+            characters=[c.name for c in cast.characters],
+            places=names,
+        )
+        flagged = [i for i in found if i.category in CHECKED]
+        if flagged:
+            notes[index] = [_fix_note(i) for i in flagged]
+    fixed = list(texts)
+    for index, found_notes in sorted(notes.items()):
+        scene = scenes.scenes[index]
+        variables = scene_vars(spec, plan, cast, places, entry, scene)
+        note = " ".join(dict.fromkeys(found_notes))[:600]
+        edited = edit_scene(spec, variables, texts[index], ask, entry.number, scene.number, note)
+        save_artifact_step(
+            book_id,
+            f"scene:{entry.number}:{scene.number}",
+            {
+                "chapter": entry.number,
+                "scene": scene.number,
+                "text": edited,
+                "kept_draft": False,
+                "checks": found_notes,
+            },
+        )
+        fixed[index] = edited
+    return fixed, [scenes.scenes[i].number for i in sorted(notes)]
+
+
+def _fix_note(issue: Issue) -> str:
+    """What a deterministic check found, said as an instruction to the editor."""
+    if issue.category is Category.repetition:
+        return f"say only once what is repeated ({issue.note});"
+    if issue.category is Category.style:
+        return f"replace the {issue.note.replace('occurs', 'used')};"
+    if issue.category is Category.length:
+        return f"bring it to about {issue.note.split(' for a target of ')[-1].split(' ')[0]} words;"
+    return f"spell the names as given ({issue.note});"
 
 
 def _judge(

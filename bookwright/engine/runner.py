@@ -134,6 +134,10 @@ def run_book(
             )
             if detach:
                 return books.status(book_id)
+
+            def resume_on_workers() -> None:
+                hand_to_workers(settings, books.store, books.get(book_id), approve=False)
+
             return _watch(
                 books,
                 book_id,
@@ -141,6 +145,7 @@ def run_book(
                 on_interrupt,
                 done,
                 lambda: workflow_error(settings, books.get(book_id)),
+                resume_on_workers,
             )
         engine = Engine(settings, executor_id=executor_id(book_id), book_id=book_id)
         disk.arm()  # a full disk stops the step that meets it; this thread exits with 3
@@ -190,7 +195,17 @@ def run_book(
             status = handle.get_status()
             return getattr(status, "error", None) if status else None
 
-        return _watch(books, book_id, on_tick, on_interrupt, finished, error)
+        def resume_here() -> None:
+            waiting = books.get(book_id)
+            assert waiting.waiting_workflow and waiting.waiting_for and waiting.wait_token
+            DBOS.send(
+                waiting.waiting_workflow,
+                resume_message(waiting.wait_token),
+                topic=waiting.waiting_for,
+                idempotency_key=waiting.wait_token,
+            )
+
+        return _watch(books, book_id, on_tick, on_interrupt, finished, error, resume_here)
 
 
 def _watch(
@@ -200,10 +215,13 @@ def _watch(
     on_interrupt: Callable[[], None] | None,
     finished: Callable[[], bool],
     error: Callable[[], object],
+    resume: Callable[[], None],
 ) -> StatusReport:
-    """Follow the book until it stops; Ctrl+C asks it to pause at the next step boundary."""
+    """Follow the book until it stops; Ctrl+C asks it to pause at the next step boundary.
+    A book halted by a provider outage is resumed here once the provider answers."""
     try:
         report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
+        report = _ride_out_outages(books, book_id, on_tick, finished, resume, report)
     except KeyboardInterrupt:
         # First Ctrl+C (or SIGTERM): stop at the next step boundary, keep waiting for it.
         books.store.update_book(book_id, pause_requested=True)
@@ -222,6 +240,32 @@ def _watch(
     return report
 
 
+def _ride_out_outages(
+    books: Books,
+    book_id: str,
+    on_tick: Callable[[StatusReport], None] | None,
+    finished: Callable[[], bool],
+    resume: Callable[[], None],
+    report: StatusReport,
+) -> StatusReport:
+    """While the book halts on a provider outage: probe, then resume it when it answers."""
+    from bookwright.engine.outage import wait_for_provider, waits_for_provider
+    from bookwright.llm import LLMClient
+
+    settings = books.settings
+    client: LLMClient | None = None
+    while waits_for_provider(settings, books.get(book_id)) and not finished():
+        client = client or LLMClient(settings, recorder=books.store)
+        if on_tick is not None:
+            on_tick(books.status(book_id))
+        if not wait_for_provider(settings, books.store, client, book_id):
+            return books.status(book_id)
+        books.store.update_book(book_id, status="processing")  # before the watch looks
+        resume()
+        report = wait_until_stopped(books, book_id, on_tick, is_done=finished)
+    return report
+
+
 def _artifact_for(stage: str) -> str:
     return "manuscript" if stage in ("harmonize", "export") else stage
 
@@ -233,7 +277,15 @@ def clear_pause(settings: Settings, books: Books, book_id: str) -> None:
 
 def request_pause(settings: Settings, books: Books, book_id: str) -> bool:
     """Ask a running book to stop at its next step boundary; True when one is running."""
+    from bookwright.engine.outage import waits_for_provider
+
     book = books.get(book_id)
+    if waits_for_provider(settings, book):  # probing its provider: stop that
+        books.store.update_book(book_id, pause_requested=True)
+        if books.status(book_id).running:
+            return True
+        books.store.update_book(book_id, status="paused", next_probe_at=None)
+        return False
     if book.status in ("completed", "failed", "halted", "paused"):
         raise UsageError(
             f"Book {book_id!r} is not running (status {book.status})",

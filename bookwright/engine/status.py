@@ -11,11 +11,13 @@ from typing import Any
 
 from bookwright.model.spec import Stage
 from bookwright.model.status import (
+    AnswerWarning,
     BookState,
     ChapterState,
     ChapterStatus,
     Cost,
     LLMUsage,
+    ProviderWait,
     Retries,
     StatusReport,
 )
@@ -196,6 +198,15 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         created_at=book.created_at,
         updated_at=book.updated_at,
         estimated_completion=estimated,
+        warnings=[
+            AnswerWarning.model_validate({k: w[k] for k in AnswerWarning.model_fields if k in w})
+            for w in store.warnings(book.id)
+        ],
+        provider_wait=(
+            ProviderWait(next_probe_at=book.next_probe_at, probes=book.probes or 0)
+            if book.next_probe_at and state is BookState.halted
+            else None
+        ),
     )
 
 

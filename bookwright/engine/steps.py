@@ -177,3 +177,20 @@ def chapter_queue_step(book_id: str, concurrency: int) -> str:
     name = f"chapters-{book_id}"
     DBOS.register_queue(name, global_concurrency=concurrency, on_conflict="always_update")
     return name
+
+
+@DBOS.step(name="answer_policy")
+def answer_policy_step(book_id: str) -> bool:
+    """Whether a field with no acceptable answer stops the book (strict), read when it
+    happens: `resume --strict` and `quality.strict` count from then on."""
+    rt = runtime()
+    book = rt.store.get_book(book_id)
+    strict = book.spec.get("strict") if book is not None else None
+    return rt.settings.quality.strict if strict is None else bool(strict)
+
+
+@DBOS.step(name="warning")
+def warning_step(book_id: str, warning: dict[str, Any]) -> None:
+    """A field or scene kept without an acceptable answer, for `status` and the dashboard."""
+    key = f"{DBOS.workflow_id}:{DBOS.step_id}"
+    runtime().store.add_warning(book_id, key, **warning)

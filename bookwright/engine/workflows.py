@@ -14,6 +14,7 @@ from dbos import DBOS
 from bookwright.engine.chapters import chapter_workflow
 from bookwright.engine.harmonize import harmonize_step
 from bookwright.engine.steps import (
+    answer_policy_step,
     await_step,
     book_state_step,
     chapter_queue_step,
@@ -25,6 +26,7 @@ from bookwright.engine.steps import (
     load_spec_step,
     mark_request_step,
     save_artifact_step,
+    warning_step,
     write_file_step,
 )
 from bookwright.errors import (
@@ -53,12 +55,14 @@ from bookwright.stages.answers import ask_until_valid
 from bookwright.stages.cast import make_characters, make_locations
 from bookwright.stages.outline import make_outline, make_scene_list
 from bookwright.stages.plan import make_plan
+from bookwright.stages.stand_ins import STAND_IN_KINDS, stand_in
 
 WORKFLOW_VERSION = "bookwright-wf-2"  # bump only when a change would break replay of old runs
 RESUME_TOPIC = "resume"
 NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
 WAIT_S = 3600.0
 MANUSCRIPT_FILE = "manuscript.md"
+KEEP_GOING_PATCH = "keep-best-answer"  # DBOS.patch: runs before it halted here instead
 MAX_CONTINUATIONS = 2  # a constant, not a setting: the step sequence must replay identically
 
 
@@ -171,10 +175,52 @@ def make_ask(
                     on_invalid=invalid,
                 )
             except InvalidOutputError as error:
+                # A run recorded before this existed has its wait at this point, and
+                # replays it; a new run marks the point and keeps going unless strict.
+                if DBOS.patch(KEEP_GOING_PATCH) and not answer_policy_step(book_id):
+                    return keep_going(book_id, stage, question, error, spec.seed)
                 _stop_and_wait(book_id, error)
                 first = error.attempts  # a resume tries new samples, not the same ones again
 
     return ask
+
+
+def keep_going(
+    book_id: str, stage: Stage, question: Ask, error: InvalidOutputError, seed: int
+) -> str:
+    """The best answer the model gave (a stand-in for a name, place or title), recorded
+    as a warning on the artifact it goes into."""
+    if question.kind in STAND_IN_KINDS:
+        value, kept = stand_in(question, seed), "stand_in"
+    elif error.best:
+        value, kept = error.best, "best_answer"
+    else:  # every answer was empty: the premise says something true, at least
+        value, kept = str(question.variables.get("premise") or "(no answer)")[:400], "stand_in"
+    warning_step(
+        book_id,
+        {
+            "stage": stage.value,
+            "chapter": question.chapter,
+            "scene": question.scene,
+            "field": question.label,
+            "artifact": artifact_of(stage, question),
+            "check": error.reason or error.message,
+            "kept": kept,
+            "value": value[:200],
+            "attempts": error.attempts,
+        },
+    )
+    return value
+
+
+def artifact_of(stage: Stage, question: Ask) -> str:
+    """The artifact an answer goes into (what `bookwright show BOOK NAME` shows)."""
+    if stage is not Stage.chapters:
+        return stage.value
+    if question.scene is None or question.label.startswith("scenes."):
+        return f"scenelist:{question.chapter}"
+    kind = "draft" if question.label in ("write", "continue") else "scene"
+    return f"{kind}:{question.chapter}:{question.scene}"
 
 
 def _words(text: str) -> int:

@@ -1,9 +1,11 @@
 """One step's model call, made to survive: retries with backoff, then the next model.
 
-Each model of the chain gets `attempts` tries for a fault that may pass (rate limit,
-network, timeout, 5xx, malformed body), waiting `backoff_s * backoff_factor**n` with
-jitter, or longer when the provider sent `Retry-After`. A fault that another try
-cannot cure (a refusal, a wrong model name) moves straight to the next model. An
+Sized for unattended runs of hours: each model of the chain is retried for a fault
+that may pass (rate limit, network, timeout, 5xx, malformed body) with exponential
+backoff and jitter, or longer when the provider sent `Retry-After`, until the call's
+time budget (`retry_budget_s`) or `attempts` runs out. An empty answer is sent again
+`empty_retries` times, then handed back for the caller to re-ask. A fault that another
+try cannot cure (a refusal, a wrong model name) moves straight to the next model. An
 auth failure stops everything: a rejected key is for the author to fix, not for a
 fallback to hide. When every model has failed, the error names each one and its
 last error.
@@ -49,27 +51,45 @@ def call_with_fallback(
     stopping: Callable[[], PauseRequested | None] = lambda: None,
     before_send: Callable[[str], None] = lambda _spec: None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Completion:
     """Send `request` to the first model of `chain` that answers.
 
     `stopping()` returns a PauseRequested when the author asked to stop: checked
     before every attempt and during every wait. `before_send(model)` may raise (the
-    budget check) before anything is paid.
+    budget check) before anything is paid. `clock` measures the retry budget.
     """
     last: dict[str, ProviderError] = {}
     for spec in chain:
+        started = clock()
+        empties = 0
         for attempt in range(policy.attempts):
             if (pause := stopping()) is not None:
                 raise pause
             before_send(spec)
             try:
-                return client.complete(spec, request, tags, timeout_s=timeout_s)
+                completion = client.complete(spec, request, tags, timeout_s=timeout_s)
             except ProviderError as error:
                 last[spec] = error
-                if error.error_class not in RETRYABLE or attempt + 1 == policy.attempts:
+                if error.error_class not in RETRYABLE:
                     break
-                _wait(backoff_delay(policy, attempt, error.retry_after), stopping, sleep)
+                delay = backoff_delay(policy, attempt, error.retry_after)
+                if not _may_retry(policy, attempt, clock() - started, delay):
+                    break
+            else:
+                if completion.text.strip() or empties >= policy.empty_retries:
+                    return completion
+                empties += 1  # a busy server's empty body: it may answer the same request
+                delay = backoff_delay(policy, attempt)
+                if not _may_retry(policy, attempt, clock() - started, delay):
+                    return completion
+            _wait(delay, stopping, sleep)
     raise _all_failed(chain, last)
+
+
+def _may_retry(policy: LLMSettings, attempt: int, elapsed: float, delay: float) -> bool:
+    """Another try fits in the attempts and in the call's time budget."""
+    return attempt + 1 < policy.attempts and elapsed + delay <= policy.retry_budget_s
 
 
 def _wait(

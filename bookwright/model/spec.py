@@ -48,6 +48,17 @@ class BookSpec(BaseModel):
     judge: bool = Field(
         default=True, description="Judge each chapter and redo what fails (the quality loop)."
     )
+    strict: bool | None = Field(
+        default=None,
+        description="Stop when a field or scene has no acceptable answer after its attempts "
+        "(true), or keep the best answer with a warning (false); none: `quality.strict`.",
+    )
+    checks: bool | None = Field(
+        default=None,
+        description="Without the judge, still run the checks that need no model (repetition, "
+        "stock phrases, length, names) and edit the scenes they flag; set for every new book "
+        "(none: a book created before, which goes on as it began).",
+    )
     parallel_chapters: int = Field(
         default=1, ge=1, le=16, description="Chapters drafted at once (1: in order)."
     )

@@ -79,6 +79,27 @@ class Retries(BaseModel):
     accepted_chapters: list[int] = []  # failed, then kept as they are (`approve --chapter`)
 
 
+class AnswerWarning(BaseModel):
+    """A field or scene the model gave no acceptable answer for: the book kept going."""
+
+    stage: str
+    chapter: int | None = None
+    scene: int | None = None
+    field: str  # the question, e.g. characters.antagonist.name, write
+    artifact: str  # where the answer went: plan, characters, draft:1:2, ...
+    check: str  # why the last answer was refused
+    kept: str  # best_answer (the most usable one that came back) or stand_in
+    value: str  # what was kept (its start, for prose)
+    attempts: int = 0
+
+
+class ProviderWait(BaseModel):
+    """A book halted by a provider outage, probing it to resume by itself."""
+
+    next_probe_at: str  # ISO time of the next probe
+    probes: int = 0  # probes sent so far, none answered
+
+
 class StatusReport(BaseModel):
     """`bookwright status --json` and `GET /api/books/{id}` return this object."""
 
@@ -102,3 +123,5 @@ class StatusReport(BaseModel):
     updated_at: str
     estimated_completion: str | None
     running: bool = False  # a process on this machine is writing the book right now
+    provider_wait: ProviderWait | None = None  # halted on an outage, resumes by itself
+    warnings: list[AnswerWarning] = []  # answers kept without passing their checks

@@ -54,6 +54,11 @@ class QualitySettings(BaseModel):
         description="When a chapter fails every attempt: stop the book and wait "
         "(`resume` or `approve --chapter`), or keep its best-scoring attempt and go on.",
     )
+    strict: bool = Field(
+        default=False,
+        description="A field or scene with no acceptable answer after its attempts stops the "
+        "book (as before); false: the book keeps the best answer, with a warning.",
+    )
     pass_score: float = Field(
         default=6.0, ge=0, le=10, description="Lowest judge score (0-10) that passes."
     )

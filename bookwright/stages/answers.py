@@ -35,6 +35,7 @@ def ask_until_valid(
     """
     limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
     reason, text = None, ""
+    best: tuple[int, str] | None = None  # (how usable, the cleaned answer)
     for attempt in range(first_attempt, first_attempt + limit):
         system, user = question.messages(reason)
         request = {
@@ -50,6 +51,9 @@ def ask_until_valid(
             return value
         if on_invalid is not None and reason:
             on_invalid(text, reason)
+        candidate = best_effort(question, text, finish_reason)
+        if candidate is not None and (best is None or candidate[0] > best[0]):
+            best = candidate
     if question.fallback is not None:
         return question.fallback
     raise InvalidOutputError(
@@ -57,7 +61,29 @@ def ask_until_valid(
         "Run `bookwright resume` to try again with new samples",
         raw=text,
         attempts=first_attempt + limit,
+        best=best[1] if best else None,
+        reason=reason or "",
     )
+
+
+def best_effort(ask: Ask, text: str, finish_reason: str | None) -> tuple[int, str] | None:
+    """A refused answer cleaned as far as it goes, with how usable it is (more is
+    better), for a book that keeps going without an acceptable one. None for names,
+    places and titles (they get a stand-in) and for answers with nothing to keep."""
+    raw = text.strip()
+    if not raw or ask.kind in ("name", "place", "title", "lines") or looks_like_json(raw):
+        return None
+    if ask.kind == "prose":
+        kept = clean_prose(ask, raw, finish_reason)
+        words = len(kept.split())
+        return (min(words, ask.target_words or words), kept) if words else None
+    if ask.kind == "list":
+        items = [unquote(strip_label(i)).strip(" .") for i in re.split(r"[,;\n]", raw)]
+        items = [i for i in items if 0 < len(i.split()) <= 5][:4]
+        return (len(items), ", ".join(dict.fromkeys(items))) if items else None
+    value = unquote(" ".join(sentences(raw, limit=int(ask.extra.get("sentences", 2)))))
+    words = len(set(value.casefold().split()))  # distinct words: a loop scores low
+    return (words, value) if words else None
 
 
 _LABEL = re.compile(
@@ -305,6 +331,25 @@ _ECHO = re.compile(r"\b(already used|previous answer|could not be used|answer ag
 
 
 def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, str | None]:
+    text = clean_prose(ask, raw, finish_reason)
+    words = len(text.split())
+    minimum = max(20, ask.target_words // 4)
+    if words < minimum:
+        return None, f"The text was too short; write about {ask.target_words} words of prose."
+    if _repetitive(text):
+        return None, "The text repeated itself; write varied prose."
+    if looks_like_json(text[:200]):
+        return None, "Write prose, not JSON."
+    if _META.search(text):
+        return None, "Write the story itself, not comments about the changes."
+    if copies_context(text, _context_strings(ask), threshold=0.5):
+        return None, "Write new story text; do not copy the notes above."
+    return text, None
+
+
+def clean_prose(ask: Ask, raw: str, finish_reason: str | None) -> str:
+    """A prose answer without what is never story text: labels, headings, repeated
+    paragraphs, a cut-off sentence, sentences lifted from the notes."""
     for label in (ask.variables.get("title"), ask.variables.get("chapter_title")):
         if isinstance(label, str) and label:
             raw = re.sub(re.escape(label) + r":\s*", "", raw)
@@ -329,17 +374,4 @@ def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, s
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
     if finish_reason == "length":
         text = trim_to_sentence(text)
-    text = drop_copied_sentences(text, _context_strings(ask))
-    words = len(text.split())
-    minimum = max(20, ask.target_words // 4)
-    if words < minimum:
-        return None, f"The text was too short; write about {ask.target_words} words of prose."
-    if _repetitive(text):
-        return None, "The text repeated itself; write varied prose."
-    if looks_like_json(text[:200]):
-        return None, "Write prose, not JSON."
-    if _META.search(text):
-        return None, "Write the story itself, not comments about the changes."
-    if copies_context(text, _context_strings(ask), threshold=0.5):
-        return None, "Write new story text; do not copy the notes above."
-    return text, None
+    return drop_copied_sentences(text, _context_strings(ask))

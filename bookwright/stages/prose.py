@@ -90,14 +90,16 @@ def edit_scene(
     ask: AskFn,
     chapter: int,
     scene: int,
+    notes: str = "",
 ) -> str:
-    """The edited scene; the draft is kept when no edit passes the checks."""
+    """The edited scene; the draft is kept when no edit passes the checks. `notes`: what
+    the checks found, for the edit to fix."""
     return ask(
         Ask(
             "edit",
             "editor",
             "edit_scene.j2",
-            {**variables, "draft": draft},
+            {**variables, "draft": draft, **({"notes": notes} if notes else {})},
             "prose",
             max_tokens_for(max(spec.words_per_scene, len(draft.split()))),
             target_words=spec.words_per_scene,

@@ -43,6 +43,8 @@ class BookRecord:
     max_tokens: int | None
     created_at: str
     updated_at: str
+    next_probe_at: str | None = None
+    probes: int | None = None
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -325,6 +327,30 @@ class Store:
                 ).where(r.book_id == book_id)
             ).one()
         return int(tokens), float(usd)
+
+    # answers kept with a warning
+
+    def add_warning(self, book_id: str, idem_key: str, **fields: Any) -> None:
+        """Record a warning once, however often the step that records it runs."""
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                sa.select(t.answer_warnings.c.id).where(t.answer_warnings.c.idem_key == idem_key)
+            ).first()
+            if found is None:
+                conn.execute(
+                    t.answer_warnings.insert().values(
+                        book_id=book_id, idem_key=idem_key, created_at=now_iso(), **fields
+                    )
+                )
+
+    def warnings(self, book_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.answer_warnings)
+                .where(t.answer_warnings.c.book_id == book_id)
+                .order_by(t.answer_warnings.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
 
     def errors(self, book_id: str) -> list[dict[str, Any]]:
         """Every failed attempt, oldest first."""

@@ -29,6 +29,9 @@ books = sa.Table(
     sa.Column("max_tokens", sa.Integer),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    # Halted by a provider outage: when the provider is probed next, and probes so far.
+    sa.Column("next_probe_at", sa.String(40)),
+    sa.Column("probes", sa.Integer),
 )
 
 artifacts = sa.Table(
@@ -84,6 +87,26 @@ llm_requests = sa.Table(
     sa.Column("outcome", sa.String(20)),
     sa.Column("error_class", sa.String(40)),
     sa.Column("error_message", sa.Text),
+)
+
+# A field or scene the model gave no acceptable answer for: the book kept going with
+# the best answer it got (or a stand-in name), and says so here.
+answer_warnings = sa.Table(
+    "answer_warnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("book_id", sa.String(64), nullable=False, index=True),
+    sa.Column("stage", sa.String(40), nullable=False),
+    sa.Column("chapter", sa.Integer),
+    sa.Column("scene", sa.Integer),
+    sa.Column("field", sa.String(80), nullable=False),
+    sa.Column("artifact", sa.String(80), nullable=False),
+    sa.Column("check", sa.Text, nullable=False),  # why the last answer was refused
+    sa.Column("kept", sa.String(20), nullable=False),  # best_answer or stand_in
+    sa.Column("value", sa.Text, nullable=False),  # what was kept (its start, for prose)
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("idem_key", sa.String(200), unique=True),  # a step may run twice
+    sa.Column("created_at", sa.String(40), nullable=False),
 )
 
 # One row per request about to be sent to a rate-limited provider, by any process or

@@ -62,6 +62,24 @@ function renderBook(report, live) {
   const error = document.getElementById("error");
   error.hidden = !report.error;
   error.textContent = report.error || "";
+  const wait = report.provider_wait;
+  const waiting = document.getElementById("provider-wait");
+  waiting.hidden = !wait;
+  waiting.textContent = wait
+    ? `waiting for the provider: probe ${wait.probes + 1} at ${wait.next_probe_at}; it resumes by itself`
+    : "";
+  const warned = report.warnings.map((w) => {
+    const tr = el("tr");
+    const artifact = el("td");
+    const link = el("a", w.artifact);
+    link.href = `/api/books/${book}/artifacts/${w.artifact}`;
+    artifact.append(link);
+    const kept = (w.kept === "stand_in" ? "a stand-in" : "the best answer") + ": " + w.value.slice(0, 80);
+    tr.append(el("td", w.stage), el("td", w.chapter || ""), el("td", w.scene || ""), artifact,
+      el("td", w.field), el("td", w.check), el("td", kept));
+    return tr;
+  });
+  if (warned.length) document.getElementById("warnings").replaceChildren(...warned);
   const states = timeline(report);
   document.querySelectorAll("#timeline li").forEach((li, i) => { li.className = states[i]; });
   const rows = report.chapters.map((c) => {

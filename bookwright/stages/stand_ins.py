@@ -1,0 +1,46 @@
+"""What a field keeps when the model gave no acceptable answer after every attempt.
+
+Text fields keep the best answer that came back (`best_effort`); a name, a place or a
+title gets a stand-in from Faker's name lists, seeded by the book's seed and the field,
+so the same book always gets the same one.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from faker import Faker
+
+from bookwright.stages.asks import Ask
+
+PLACE_WORDS = ("Point", "Harbour", "Cove", "Hall", "Hill", "Lane", "Mill", "Reach", "Yard")
+TITLE_WORDS = (
+    "Crossing",
+    "Inheritance",
+    "Lantern",
+    "Letters",
+    "Reckoning",
+    "Secret",
+    "Tide",
+    "Watch",
+    "Winter",
+)
+STAND_IN_KINDS = ("name", "place", "title")
+
+
+def stand_in(ask: Ask, seed: int) -> str:
+    """A deterministic name, place or title for `ask` that none of `ask.avoid` takes."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed * 7919 + zlib.crc32(ask.label.encode()))
+    taken = {a.casefold() for a in ask.avoid}
+    value = ""
+    for _ in range(100):
+        if ask.kind == "name":
+            value = f"{fake.first_name()} {fake.last_name()}"
+        elif ask.kind == "place":
+            value = f"{fake.last_name()} {fake.random_element(PLACE_WORDS)}"
+        else:
+            value = f"The {fake.last_name()} {fake.random_element(TITLE_WORDS)}"
+        if value.casefold() not in taken:
+            return value
+    return f"{value} {len(taken) + 1}"

@@ -1,0 +1,86 @@
+"""The checks that need no model run on every book, judge or not, and what they find
+drives an edit. In process, on the scripted model server told to write a loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
+
+from bookwright.engine.books import Books
+from bookwright.engine.runner import run_book
+from bookwright.model import BookSpec
+from bookwright.settings import ProviderSettings, Settings
+from tests.scripted_server import ScriptedServer
+
+SPEC = dict(
+    premise="A lighthouse keeper finds a message in a bottle that predicts a wreck.",
+    chapters=1,
+    scenes_per_chapter=2,
+    words_per_scene=60,
+    characters=2,
+    locations=2,
+    seed=5,  # pinned: the book must complete on this seed
+    temperature=0.0,
+    judge=False,
+    model="scripted:m",
+)
+LOOP = "the keeper's gaze wandered up to a window"
+LOOPING = (
+    f"Mara climbed the stair with the lamp. Then {LOOP}, and {LOOP}, and {LOOP}. "
+    "Rain hammered the glass while the harbour bell rang twice below the cliff, and "
+    "somewhere a gull cried over the black water. She counted the ships in the ledger, "
+    "folded the chart, and waited for the signal that never came that night."
+)
+CLEAN = (
+    "Mara climbed the stair with the lamp and looked out once at the window. Rain "
+    "hammered the glass while the harbour bell rang twice below the cliff, and somewhere "
+    "a gull cried over the black water. She counted the ships in the ledger, folded the "
+    "chart, and listened for the signal that never came that night, her breath fogging "
+    "the cold pane as the tide turned."
+)
+REPLIES = {"Write the next scene": LOOPING, "Above all: say only once": CLEAN}
+
+
+@pytest.fixture(autouse=True)
+def engine() -> Iterator[None]:
+    yield
+    DBOS.destroy()
+
+
+def write(tmp_path: Path, **spec: object) -> Books:
+    with ScriptedServer(replies=dict(REPLIES)) as server:
+        settings = Settings(
+            home=tmp_path / "home",
+            providers={"scripted": ProviderSettings(base_url=server.base_url)},
+        )
+        books = Books(settings)
+        books.create(BookSpec(**{**SPEC, **spec}), "b")  # type: ignore[arg-type]
+        assert run_book(settings, "b").status.value == "completed"
+    return books
+
+
+def test_a_book_without_the_judge_has_its_loops_edited_out(tmp_path: Path) -> None:
+    books = write(tmp_path)
+    assert books.get("b").spec["checks"] is True  # recorded when the book was created
+    version, data = books.store.get_artifact("b", "scene:1:1")  # type: ignore[misc]
+    assert version == 2 and data["text"] == CLEAN
+    assert data["checks"] == [
+        "say only once what is repeated ('the keeper gaze wandered' occurs 3 times);"
+    ]
+    # Scene 2's draft was cut to its budget before the third repeat: nothing to fix.
+    version, data = books.store.get_artifact("b", "scene:1:2")  # type: ignore[misc]
+    assert version == 1 and data["text"].count(LOOP) < 3
+    text = (books.settings.book_dir("b") / "manuscript.md").read_text()
+    assert all(paragraph.count(LOOP) < 3 for paragraph in text.split("\n\n"))
+    edits = [r for r in books.store.requests("b") if r["field"] == "edit"]
+    assert len(edits) == 3  # the edit of each scene, then one more for what the checks found
+
+
+def test_a_book_created_before_goes_on_as_it_began(tmp_path: Path) -> None:
+    books = write(tmp_path, checks=False)  # what a book created by older code behaves as
+    version, data = books.store.get_artifact("b", "scene:1:1")  # type: ignore[misc]
+    assert version == 1 and LOOP in data["text"]
+    assert len([r for r in books.store.requests("b") if r["field"] == "edit"]) == 2
