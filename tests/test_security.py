@@ -23,7 +23,7 @@ from bookwright.redaction import redact
 from bookwright.settings import ProviderSettings, Settings
 from bookwright.web.app import create_app
 from bookwright.web.guards import allowed_hosts
-from tests.conftest import SMALL, Workspace
+from tests.conftest import HALT_FAST, SMALL, Workspace
 from tests.scripted_server import ScriptedServer
 
 KEY = "vk-0123456789abcdef-secret"  # no pattern matches it: only the variable's value does
@@ -67,7 +67,7 @@ def test_a_declared_providers_key_is_redacted_everywhere(tmp_path: Path) -> None
         settings = tmp_path / "bookwright.toml"
         settings.write_text(
             f'[providers.echo]\nbase_url = "{server.base_url}"\napi_key_env = "ECHO_KEY"\n'
-            "[llm]\nattempts = 1\n"
+            f"{HALT_FAST}"
         )
         ws = Workspace(tmp_path / "home", settings)
         run = ws.run("write", *SMALL, "--model", "echo:m", "--book-id", "e", ECHO_KEY=KEY)
