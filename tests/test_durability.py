@@ -40,7 +40,7 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
 
 
 @pytest.mark.embedded
-@pytest.mark.timeout(1800)  # a deadline for a slow machine: up to 4 seeds, then 3 kills
+@pytest.mark.timeout(1800)  # a deadline for a slow machine: a clean book, then 3 kills
 def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ws = Workspace(tmp_path / "home")
     book = [
@@ -62,14 +62,11 @@ def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore
         "0",
         "--no-judge",  # SIGKILL is under test; the scripted test above runs the judge
     ]
-    # A 135M model sometimes gives no usable answer for a field; the durability under test
-    # needs a book that completes, so take the first seed whose clean run does.
-    for seed in ("3", "4", "5", "6"):
-        args = [*book, "--seed", seed]
-        clean = ws.run("write", *args, "--book-id", f"clean{seed}", timeout=600)
-        if clean.code == 0:
-            break
-        assert clean.code == 1, clean.err
+    # One pinned seed: a field the model cannot answer keeps its best answer (a warning),
+    # so the book completes whatever the model writes.
+    seed = "3"
+    args = [*book, "--seed", seed]
+    clean = ws.run("write", *args, "--book-id", f"clean{seed}", timeout=600)
     assert clean.code == 0, clean.err
     clean_requests = ws.run("status", f"clean{seed}", "--json").json()["llm"]["requests_sent"]
 

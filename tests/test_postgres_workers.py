@@ -299,7 +299,11 @@ def test_a_failed_chapter_kept_through_the_workers(cluster: PgCluster, tmp_path:
     structure = 'structure | critical | "{quote}" | the scene does not do what the outline says'
     with ScriptedServer(verdicts={1: [structure] * 3}) as server:
         fleet = new_fleet(
-            cluster, tmp_path, "keep", f'[providers.scripted]\nbase_url = "{server.base_url}"\n'
+            cluster,
+            tmp_path,
+            "keep",
+            f'[providers.scripted]\nbase_url = "{server.base_url}"\n'
+            '[quality]\non_exhausted = "stop"\n',
         )
         try:
             judged = [arg for arg in SCRIPTED_BOOK if arg != "--no-judge"]
@@ -391,15 +395,12 @@ def test_killed_worker_recovers_embedded_books(cluster: PgCluster, tmp_path: Pat
     fleet = new_fleet(cluster, tmp_path, "kill_embedded")
     try:
         fleet.start_worker("w0", concurrency=4)  # a failed probe keeps its slot, waiting
-        # A 135M model sometimes gives no usable answer for a field; the durability
-        # under test needs a book that completes, so take the first seed that does.
-        for seed in ("3", "4", "5", "6"):
-            args = [*EMBEDDED_BOOK, "--seed", seed]
-            write_detached(fleet, f"probe{seed}", args)
-            if fleet.wait_stopped([f"probe{seed}"])[f"probe{seed}"]["status"] == "completed":
-                break
-        else:
-            pytest.fail("no seed gave a complete book")
+        # One pinned seed: what the model cannot answer keeps its best answer, so it completes.
+        seed = "3"
+        args = [*EMBEDDED_BOOK, "--seed", seed]
+        write_detached(fleet, f"probe{seed}", args)
+        stopped = fleet.wait_stopped([f"probe{seed}"])[f"probe{seed}"]
+        assert stopped["status"] == "completed", stopped
         fleet.kill("w0")
         run_fleet_with_a_kill(fleet, args, f"probe{seed}", min_requests=6)
     finally:

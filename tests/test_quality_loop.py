@@ -20,8 +20,11 @@ DIALOGUE = 'dialogue | major | "{quote}" | the dialogue is stiff'
 STRUCTURE = 'structure | critical | "{quote}" | the scene does not do what the outline says'
 
 
+STOP = '[quality]\non_exhausted = "stop"\n'  # a chapter that fails stops the book
+
+
 def start(
-    tmp_path: Path, verdicts: dict[int, list[str]], settings: str = "", **server_options: bool
+    tmp_path: Path, verdicts: dict[int, list[str]], settings: str = STOP, **server_options: bool
 ) -> tuple:
     server = ScriptedServer(verdicts=verdicts, **server_options).__enter__()
     path = tmp_path / "bookwright.toml"

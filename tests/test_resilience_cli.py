@@ -222,14 +222,7 @@ def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
         )
         args = [*EMBEDDED_BOOK, "--model", "chaos:smollm2", "--book-id", "e"]
         run = ws.run("write", *args, timeout=900, CHAOS_KEY=key)
-        # The 135M model may give no usable answer for a field (exit 1, resumable with new
-        # samples); that is the model, not the faults: resume, at most twice.
-        for _ in range(2):
-            if run.code != 1:
-                break
-            assert "no usable" in run.err, run.err
-            run = ws.run("resume", "e", timeout=900, CHAOS_KEY=key)
-        assert run.code == 0, run.err
+        assert run.code == 0, run.err  # what the model cannot answer keeps its best answer
         status = ws.run("status", "e", "--json").json()
         assert [c["status"] for c in status["chapters"]] == ["completed"] * 2
         store = Store(f"sqlite:///{ws.home / 'bookwright.sqlite'}")

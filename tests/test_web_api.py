@@ -204,7 +204,11 @@ def test_retry_one_chapter_from_the_api(client: TestClient, workspace: Workspace
     assert 'id="retry-form"' in page and "verdicts passed" in page
 
 
-def test_keep_a_failed_chapter_from_the_api(client: TestClient, scripted: ScriptedServer) -> None:
+def test_keep_a_failed_chapter_from_the_api(
+    client: TestClient, scripted: ScriptedServer, workspace: Workspace
+) -> None:
+    with workspace.settings.open("a") as settings:  # the writers read it: stop on a failure
+        settings.write('[quality]\non_exhausted = "stop"\n')
     scripted.verdicts = {1: ['structure | critical | "{quote}" | off the outline'] * 3}
     assert client.post("/api/books", json={**SMALL_BOOK, "book_id": "k"}).status_code == 202
     failed = follow(client, "k")[-1]

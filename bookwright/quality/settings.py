@@ -50,9 +50,10 @@ class QualitySettings(BaseModel):
         default=3, ge=1, le=20, description="Attempts per chapter before it is marked failed."
     )
     on_exhausted: Literal["stop", "keep_best"] = Field(
-        default="stop",
-        description="When a chapter fails every attempt: stop the book and wait "
-        "(`resume` or `approve --chapter`), or keep its best-scoring attempt and go on.",
+        default="keep_best",
+        description="When a chapter fails every attempt: keep its best-scoring attempt and "
+        "go on (the book finishes), or stop the book and wait (`resume` or `approve "
+        "--chapter`).",
     )
     strict: bool = Field(
         default=False,
