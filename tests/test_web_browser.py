@@ -32,7 +32,7 @@ STOPPED_IN = (
 
 pytestmark = [
     pytest.mark.embedded,
-    pytest.mark.timeout(1800),  # a seed that fails costs one more book
+    pytest.mark.timeout(1800),  # a deadline for a slow machine
     pytest.mark.skipif(
         CHROMIUM is None,
         reason="Debian's chromium is not installed (`make test` installs it as root: "
@@ -80,32 +80,24 @@ def test_dashboard_review_approve_and_download(tmp_path: Path) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page(accept_downloads=True)
-            # A 135M model sometimes gives no usable answer for a field; what is under test
-            # is the dashboard, so take the first seed whose book completes.
-            for seed in (3, 4, 5, 6):
-                start_book(page, served.url, seed)
-                page.evaluate(WATCH_PROGRESS)
-                page.evaluate("window.sameDocument = true")
-                status = wait_until_stopped(page)
-                if status == "failed":
-                    continue
-                assert status == "halted", page.inner_text("#error")
-                seen = [float(v) for v in page.evaluate("window.seen")]
-                assert len(set(seen)) >= 2 and seen == sorted(seen), seen  # it moved, live
-                assert page.evaluate("window.sameDocument")  # ...without reloading the page
-                assert page.is_visible("#timeline li.halted[data-stage=outline]")
+            seed = 3  # pinned: a book finishes whatever the model writes
+            start_book(page, served.url, seed)
+            page.evaluate(WATCH_PROGRESS)
+            page.evaluate("window.sameDocument = true")
+            status = wait_until_stopped(page)
+            assert status == "halted", page.inner_text("#error")
+            seen = [float(v) for v in page.evaluate("window.seen")]
+            assert len(set(seen)) >= 2 and seen == sorted(seen), seen  # it moved, live
+            assert page.evaluate("window.sameDocument")  # ...without reloading the page
+            assert page.is_visible("#timeline li.halted[data-stage=outline]")
 
-                page.click("#review")
-                page.wait_for_url(f"**/books/keeper-{seed}/review")
-                page.fill(TITLE_INPUT, NEW_TITLE)
-                page.click("#approve")
-                page.wait_for_url(f"**/books/keeper-{seed}")
-                status = wait_until_stopped(page)
-                if status == "completed":
-                    break
-                assert status == "failed", page.inner_text("#error")
-            else:
-                pytest.fail("no seed gave a book that completes")
+            page.click("#review")
+            page.wait_for_url(f"**/books/keeper-{seed}/review")
+            page.fill(TITLE_INPUT, NEW_TITLE)
+            page.click("#approve")
+            page.wait_for_url(f"**/books/keeper-{seed}")
+            status = wait_until_stopped(page)
+            assert status == "completed", page.inner_text("#error")
 
             assert page.inner_text("#chapters tr:first-child td:nth-child(2)") == NEW_TITLE
             assert page.inner_text("#percent") == "100"
