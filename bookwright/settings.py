@@ -41,6 +41,14 @@ class EmbeddedSettings(BaseModel):
     )
     threads: int = Field(default=0, description="CPU threads; 0 means all cores.")
     context_size: int = Field(default=4096, description="Context window in tokens.")
+    dry_multiplier: float = Field(
+        default=0.8,
+        ge=0,
+        description="DRY penalty on repeated phrases in prose (writer, editor); 0 turns it off.",
+    )
+    repeat_penalty: float = Field(
+        default=1.05, ge=1, description="Penalty on recently used tokens in prose; 1 is none."
+    )
 
 
 Role = Literal["planner", "writer", "editor", "judge"]

@@ -220,6 +220,7 @@ class ScriptedServer:
         self.truncate_words = truncate_words  # longer answers stop there: finish_reason=length
         self.requests = 0
         self.sent: list[tuple[str, Any]] = []  # (the messages as JSON, the seed) of each
+        self.bodies: list[dict[str, Any]] = []  # each request as sent
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -231,6 +232,7 @@ class ScriptedServer:
                 body = json.loads(self.rfile.read(length))
                 server.requests += 1
                 server.sent.append((json.dumps(body["messages"]), body.get("seed")))
+                server.bodies.append(body)
                 if server.fail_status:
                     message = "scripted failure"
                     if server.echo_key:

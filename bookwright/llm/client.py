@@ -19,9 +19,27 @@ from bookwright.llm.embedded import EmbeddedServer
 from bookwright.llm.errors import classify, retry_after
 from bookwright.llm.registry import ModelRef, build_model, parse_model
 from bookwright.llm.usage import cost_usd
-from bookwright.settings import Settings
+from bookwright.settings import EmbeddedSettings, Settings
 
 CONTINUE_PROMPT = "Continue exactly where your text stops. Do not repeat anything."
+
+
+PROSE_ROLES = ("writer", "editor")
+
+
+def prose_sampling(embedded: EmbeddedSettings) -> dict[str, float | int]:
+    """llama.cpp's penalties for prose: DRY stops a small model's loops ("the keeper's gaze
+    wandered up to a window, and the keeper's gaze wandered up to a window"), a mild repeat
+    penalty its stock words. Short answers (names, titles) get none: they must repeat the
+    prompt's names."""
+    sampling: dict[str, float | int] = {
+        "repeat_penalty": embedded.repeat_penalty,
+        "repeat_last_n": 128,
+    }
+    if embedded.dry_multiplier > 0:  # last_n 0 would turn DRY off: look back 1024 tokens
+        sampling.update(dry_multiplier=embedded.dry_multiplier, dry_base=1.75)
+        sampling.update(dry_allowed_length=2, dry_penalty_last_n=1024)
+    return sampling
 
 
 @dataclass(frozen=True)
@@ -143,6 +161,8 @@ class LLMClient:
             # A fresh prompt evaluation every time: cached KV state would make output
             # depend on what ran before, and break byte-identical resumes.
             model_settings["extra_body"] = {"cache_prompt": False}
+            if (tags or {}).get("role") in PROSE_ROLES:
+                model_settings["extra_body"].update(prose_sampling(self.settings.embedded))
         request_id = None
         if self.recorder is not None:
             request_id = self.recorder.request_started(
