@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,19 +100,25 @@ def workspace(tmp_path: Path, scripted: ScriptedServer) -> Workspace:
     return Workspace(tmp_path / "home", settings)
 
 
-SMALL = [
-    "--premise",
-    "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    "--chapters",
-    "2",
-    "--scenes-per-chapter",
-    "2",
-    "--words-per-scene",
-    "60",
-    "--characters",
-    "2",
-    "--locations",
-    "2",
-    "--seed",
-    "5",
-]
+SMALL_BOOK: dict[str, Any] = {
+    "premise": "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
+    "chapters": 2,
+    "scenes_per_chapter": 2,
+    "words_per_scene": 60,
+    "characters": 2,
+    "locations": 2,
+    "seed": 5,
+}
+
+
+def book_args(**changes: Any) -> list[str]:
+    """`write` options for the small test book, with fields changed (or left out: None)."""
+    fields = {**SMALL_BOOK, **changes}
+    args: list[str] = []
+    for name, value in fields.items():
+        if value is not None:
+            args += [f"--{name.replace('_', '-')}", str(value)]
+    return args
+
+
+SMALL = book_args()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL, Workspace
+from tests.conftest import SMALL, Workspace, book_args
 from tests.durability import write_with_kills
 from tests.scripted_server import ScriptedServer
 
@@ -44,22 +44,7 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
 def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ws = Workspace(tmp_path / "home")
     book = [
-        "--premise",
-        "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-        "--genre",
-        "mystery",
-        "--chapters",
-        "2",
-        "--scenes-per-chapter",
-        "2",
-        "--words-per-scene",
-        "60",
-        "--characters",
-        "2",
-        "--locations",
-        "1",
-        "--temperature",
-        "0",
+        *book_args(locations=1, genre="mystery", temperature=0, seed=None),
         "--no-judge",  # SIGKILL is under test; the scripted test above runs the judge
     ]
     # A 135M model sometimes gives no usable answer for a field; the durability under test

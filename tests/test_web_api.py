@@ -19,20 +19,11 @@ from fastapi.testclient import TestClient
 
 from bookwright.settings import load_settings
 from bookwright.web.app import create_app
-from tests.conftest import ROOT, Workspace
+from tests.conftest import ROOT, SMALL_BOOK, Workspace
 from tests.scripted_server import ScriptedServer
 
-PREMISE = "A lighthouse keeper finds a message in a bottle that predicts a wreck."
-SMALL_BOOK = {
-    "premise": PREMISE,
-    "chapters": 2,
-    "scenes_per_chapter": 2,
-    "words_per_scene": 60,
-    "characters": 2,
-    "locations": 2,
-    "seed": 5,
-    "model": "scripted:m",
-}
+PREMISE = SMALL_BOOK["premise"]
+SMALL_BOOK = {**SMALL_BOOK, "model": "scripted:m"}
 ERROR_KEYS = {"status", "type", "message", "remedy", "details"}
 
 
