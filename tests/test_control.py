@@ -10,45 +10,61 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HALT_FAST, SMALL, Workspace
+from tests.conftest import HALT_FAST, ROOT, SMALL, Workspace
 from tests.scripted_server import ScriptedServer
 
 
 def start_and_wait_for_requests(ws: Workspace, book: str, n: int = 3) -> subprocess.Popen[str]:
-    """Start writing `book` and return once `n` requests were sent.
+    """Start writing `book` and return once `n` requests were sent; a start that dies or
+    sends nothing for a minute fails the test with its stderr."""
+    proc = subprocess.Popen(
+        ws.command("write", *SMALL, "--model", "scripted:m", "--book-id", book),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ws.env(),
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        run = ws.run("status", book, "--json")
+        if run.code == 0 and run.json()["llm"]["requests_sent"] >= n:
+            return proc
+        time.sleep(0.2)
+    proc.kill()
+    _out, err = proc.communicate()
+    raise AssertionError(f"the book never started: write exit {proc.returncode}: {err[-1500:]}")
 
-    Seen twice in ~20 suite runs and never reproduced alone: a fresh `write` that sends
-    nothing for two minutes. The stderr of such a start is kept in the failure message;
-    the start is tried a second time (with `resume` when the book exists), since what is
-    under test here is stopping a running book, not starting one.
-    """
-    errors = []
-    for command in (["write", *SMALL, "--model", "scripted:m", "--book-id", book], None):
-        if command is None:
-            exists = ws.run("status", book, "--json").code == 0
-            command = (
-                ["resume", book]
-                if exists
-                else ["write", *SMALL, "--model", "scripted:m", "--book-id", book]
-            )
+
+def test_fresh_writes_in_new_workspaces_all_start(tmp_path: Path, scripted: ScriptedServer) -> None:
+    """Many fresh writes in a row, each in a new workspace with a `status` started beside it
+    (someone watching from another terminal): each must send its first request. A write
+    that opened a new workspace together with a `status` used to die on the schema race
+    (store/migrate.py), which looked like a start that never sent anything."""
+    settings = tmp_path / "bookwright.toml"
+    settings.write_text(f'[providers.scripted]\nbase_url = "{scripted.base_url}"\n')
+    for attempt in range(8):
+        ws = Workspace(tmp_path / f"home-{attempt}", settings)
+        sent_before = scripted.requests
         proc = subprocess.Popen(
-            ws.command(*command),
+            ws.command("write", *SMALL, "--model", "scripted:m", "--book-id", "s"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             env=ws.env(),
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=ROOT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            run = ws.run("status", book, "--json")
-            if run.code == 0 and run.json()["llm"]["requests_sent"] >= n:
-                return proc
-            time.sleep(0.2)
+        watcher = ws.start("status", "s", "--json")
+        deadline = time.monotonic() + 90  # generous: a stall, not a slow start, fails
+        while scripted.requests == sent_before and proc.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        started = scripted.requests > sent_before
         proc.kill()
         _out, err = proc.communicate()
-        errors.append(f"{command[0]} exit {proc.returncode}: {err[-1500:]}")
-    raise AssertionError("the book never started: " + " | ".join(errors))
+        watcher.wait(timeout=60)
+        assert started, f"write {attempt} sent no request (exit {proc.returncode}): {err[-1500:]}"
 
 
 def finish(ws: Workspace, book: str) -> dict:

@@ -19,8 +19,7 @@ from bookwright.export.document import export_book
 from bookwright.export.pandoc import write_pandoc
 from bookwright.model import BookSpec, Chapter, Manuscript
 from bookwright.settings import Settings
-from tests.conftest import SMALL, Workspace
-from tests.test_export_formats import epubcheck_command
+from tests.conftest import SMALL, Workspace, epubcheck_command
 
 CAST = {
     "characters": [

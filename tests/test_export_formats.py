@@ -4,7 +4,6 @@ server, checked with the tools authors' files meet: epubcheck, python-docx, an X
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
@@ -14,7 +13,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from tests.conftest import SMALL, Workspace
+from tests.conftest import SMALL, Workspace, epubcheck_command
 from tests.scripted_server import ScriptedServer
 
 
@@ -35,19 +34,6 @@ def show(ws: Workspace, name: str) -> dict:  # type: ignore[type-arg]
     run = ws.run("show", "b", name, "--json")
     assert run.code == 0, run.err
     return run.json()  # type: ignore[no-any-return]
-
-
-def epubcheck_command() -> list[str]:
-    found = shutil.which("epubcheck")
-    if found is None:
-        pytest.skip("epubcheck is not installed (apt-get install epubcheck; `make test` does)")
-    jar = Path(found).resolve()
-    if jar.suffix == ".jar":  # Debian's /usr/bin/epubcheck is the jar itself, run via binfmt
-        java = shutil.which("java")
-        if java is None:
-            pytest.skip("epubcheck needs java, which is not installed")
-        return [java, "-jar", str(jar)]
-    return [found]
 
 
 def test_all_formats_at_once(finished: Workspace, tmp_path: Path) -> None:

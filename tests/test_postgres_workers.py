@@ -20,25 +20,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, Run
+from tests.conftest import ROOT, SMALL, Run, book_args
 from tests.pg_cluster import PgCluster, missing_reason
 from tests.scripted_server import ScriptedServer
 
-BOOK = [
-    "--premise",
-    "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    "--no-judge",
-]
-SCRIPTED_BOOK = [
-    *BOOK,
-    *("--chapters", "2", "--scenes-per-chapter", "2", "--words-per-scene", "60"),
-    *("--characters", "2", "--locations", "2", "--seed", "5", "--model", "scripted:m"),
-]
+SCRIPTED_BOOK = [*SMALL, "--no-judge", "--model", "scripted:m"]
 EMBEDDED_BOOK = [
-    *BOOK,
-    *("--genre", "mystery", "--chapters", "1", "--scenes-per-chapter", "1"),
-    *("--words-per-scene", "50", "--characters", "1", "--locations", "1"),
-    *("--temperature", "0", "--model", "local"),
+    *book_args(
+        chapters=1, scenes_per_chapter=1, words_per_scene=50, characters=1, locations=1, seed=None
+    ),
+    *("--genre", "mystery", "--temperature", "0", "--model", "local", "--no-judge"),
 ]
 WAIT_S = 1800.0  # a deadline for the slowest machine, not a measurement
 

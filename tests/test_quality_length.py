@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bookwright.quality.length import (
+    LONG,
     continuation_words,
     continue_ask,
     needs_continuation,
@@ -69,15 +70,21 @@ def test_long_scenes_are_trimmed_at_the_paragraph_end_nearest_the_target() -> No
     assert count_words(cut) == 20 and cut.endswith(".")
 
 
-@given(st.lists(st.integers(1, 80), min_size=1, max_size=10), st.integers(1, 400))
-def test_trimming_keeps_whole_paragraphs_from_the_start(sizes: list[int], target: int) -> None:
+@given(st.lists(st.integers(1, 80), min_size=2, max_size=10), st.data())
+def test_a_long_scene_is_cut_at_the_paragraph_end_nearest_its_target(
+    sizes: list[int], data: st.DataObject
+) -> None:
+    """Several one-sentence paragraphs, always more than LONG (120%) of the target: the
+    cut keeps whole paragraphs from the start, at the paragraph end nearest the target."""
+    assert LONG == 1.2
+    total = sum(sizes)
+    target = data.draw(st.integers(1, (5 * total - 1) // 6), label="target")  # 1.2 * t < total
     paragraphs = [paragraph(n, f"w{i}") for i, n in enumerate(sizes)]
-    text = "\n\n".join(paragraphs)
-    trimmed = trim_to_paragraph(text, target)
-    assert trimmed and text.startswith(trimmed)
-    if count_words(text) > 1.2 * target and len(paragraphs) > 1:
-        kept = trimmed.split("\n\n")
-        assert kept == paragraphs[: len(kept)] or len(kept) == 1
+    trimmed = trim_to_paragraph("\n\n".join(paragraphs), target)
+    kept = trimmed.split("\n\n")
+    assert kept == paragraphs[: len(kept)]
+    ends = [sum(sizes[:k]) for k in range(1, len(sizes) + 1)]
+    assert abs(count_words(trimmed) - target) == min(abs(end - target) for end in ends)
 
 
 def test_continue_ask_asks_for_the_missing_words_only() -> None:

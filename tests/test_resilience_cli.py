@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos_proxy import ChaosProxy, Faults
-from tests.conftest import SMALL, Workspace
+from tests.conftest import SMALL, Workspace, book_args
 from tests.scripted_server import ScriptedServer
 
 ARGS = [*SMALL, "--temperature", "0"]
@@ -238,23 +238,6 @@ def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
 
 
 EMBEDDED_BOOK = [
-    "--premise",
-    "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    "--genre",
-    "mystery",
-    "--chapters",
-    "2",
-    "--scenes-per-chapter",
-    "2",
-    "--words-per-scene",
-    "60",
-    "--characters",
-    "2",
-    "--locations",
-    "1",
-    "--temperature",
-    "0",
-    "--seed",
-    "3",
+    *book_args(locations=1, genre="mystery", temperature=0, seed=3),
     "--no-judge",  # the faults are under test here, not the quality loop
 ]

@@ -18,18 +18,10 @@ from bookwright.stages.cast import make_characters, make_locations
 from bookwright.stages.outline import make_outline, make_scene_list
 from bookwright.stages.plan import make_plan
 from bookwright.stages.prose import BEFORE_CHARS, scene_vars, write_scene
+from tests.conftest import SMALL_BOOK
 from tests.scripted_model import scripted_model
 
-SPEC = BookSpec(
-    premise="A lighthouse keeper finds a message in a bottle.",
-    chapters=2,
-    scenes_per_chapter=2,
-    words_per_scene=60,
-    characters=3,
-    locations=2,
-    model="fn:x",
-    seed=1,
-)
+SPEC = BookSpec(**{**SMALL_BOOK, "characters": 3}, model="fn:x")  # the cast test has three roles
 
 
 def test_stages_assemble_valid_artifacts_from_short_answers(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -38,3 +39,33 @@ def test_an_older_sqlite_store_is_upgraded_when_opened(tmp_path: Path) -> None:
     finally:
         store.close()
         engine.dispose()
+
+
+def test_a_new_store_opened_by_several_processes_at_once(tmp_path: Path) -> None:
+    """A `write` and a `status` opening a new workspace together: each gets a working
+    store. Each thread's Store has its own connections, which is what SQLite locks between
+    processes; before the schema was created under the write lock about one opening in
+    five failed here ("table ... already exists", "database is locked")."""
+    errors: list[str] = []
+    for attempt in range(30):
+        url = f"sqlite:///{tmp_path / str(attempt) / 'bookwright.sqlite'}"
+        together = threading.Barrier(4)
+
+        def open_store(url: str = url, together: threading.Barrier = together) -> None:
+            together.wait()
+            try:
+                store = Store(url)
+                store.list_books()
+                store.close()
+            except Exception as exc:  # collected, asserted below
+                errors.append(f"{url}: {str(exc).splitlines()[0]}")
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        engine = sa.create_engine(url)
+        assert not pending(engine)
+        engine.dispose()
+    assert errors == []

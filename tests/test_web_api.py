@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
@@ -19,20 +17,11 @@ from fastapi.testclient import TestClient
 
 from bookwright.settings import load_settings
 from bookwright.web.app import create_app
-from tests.conftest import ROOT, Workspace
+from tests.conftest import SMALL_BOOK, Served, Workspace
 from tests.scripted_server import ScriptedServer
 
-PREMISE = "A lighthouse keeper finds a message in a bottle that predicts a wreck."
-SMALL_BOOK = {
-    "premise": PREMISE,
-    "chapters": 2,
-    "scenes_per_chapter": 2,
-    "words_per_scene": 60,
-    "characters": 2,
-    "locations": 2,
-    "seed": 5,
-    "model": "scripted:m",
-}
+PREMISE = SMALL_BOOK["premise"]
+SMALL_BOOK = {**SMALL_BOOK, "model": "scripted:m"}
 ERROR_KEYS = {"status", "type", "message", "remedy", "details"}
 
 
@@ -322,38 +311,6 @@ def test_openapi_schema_describes_the_api(client: TestClient) -> None:
         assert path in paths, path
     assert "ErrorBody" in schema["components"]["schemas"]
     assert "404" in paths["/api/books/{book_id}"]["get"]["responses"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    """`bookwright serve` in a subprocess, on a free loopback port."""
-
-    def __init__(self, ws: Workspace, *args: str, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = ws.command("serve", "--port", str(self.port), *args)
-        if ws.settings is not None:
-            cmd += ["--settings", str(ws.settings)]
-        self.proc = subprocess.Popen(
-            cmd, env=ws.env(**env), cwd=ROOT, stderr=subprocess.PIPE, text=True
-        )
-        while True:
-            assert self.proc.poll() is None, self.proc.communicate()[1]
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-
-    def stop(self, sig: int = signal.SIGINT) -> int:
-        self.proc.send_signal(sig)
-        self.proc.communicate(timeout=180)
-        return self.proc.returncode
 
 
 def test_serve_refuses_a_public_address_without_a_token(workspace: Workspace) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Workspace
-from tests.test_web_api import Served
+from tests.conftest import Served, Workspace
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TITLE_INPUT = """input[data-path='["chapters", 0, "title"]']"""

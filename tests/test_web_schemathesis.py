@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from bookwright.web.api import router
-from tests.conftest import Workspace
+from tests.conftest import Served, Workspace
 from tests.scripted_server import ScriptedServer
-from tests.test_web_api import Served
 
 # A longer hunt: BOOKWRIGHT_FUZZ_EXAMPLES=300 pytest tests/test_web_schemathesis.py
 EXAMPLES = int(os.environ.get("BOOKWRIGHT_FUZZ_EXAMPLES", "30"))

@@ -26,23 +26,22 @@ def pending(engine: sa.Engine) -> list[str]:
 
 
 def upgrade(engine: sa.Engine) -> list[str]:
-    """Create missing tables and add missing columns; return what was changed."""
-    for attempt in range(3):
-        try:
-            return _upgrade_once(engine)
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
-            # Two processes opening a new SQLite workspace at once race between the look
-            # and the DDL; the loser finds the change made on its next look.
-            text = str(exc).lower()
-            if ("already exists" not in text and "duplicate" not in text) or attempt == 2:
-                raise
-    return []
+    """Create missing tables and add missing columns; return what was changed.
 
-
-def _upgrade_once(engine: sa.Engine) -> list[str]:
+    The second look and the DDL run under one lock (Postgres: an advisory lock; SQLite:
+    the file's write lock), so processes opening a new workspace at once (a `write` and
+    a `status` from another terminal) never race between them: a look without the lock
+    let both see a table missing, and the loser died on "table already exists".
+    """
+    if not pending(engine):
+        return []  # the usual case: nothing to change, no lock taken
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATE_LOCK)))
+        elif conn.dialect.name == "sqlite":
+            # pysqlite begins no transaction before DDL: take the write lock now, until
+            # the commit (the busy timeout waits for another process's DDL to end).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         missing = pending_on(conn)
         if not missing:
             return []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,26 +64,29 @@ def make_engine(url: str) -> sa.Engine:
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        use_wal(cur)
         # FULL like DBOS: a power cut must not keep a checkpoint whose artifact was lost.
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     return engine
 
 
-def create_schema(engine: sa.Engine) -> None:
-    """Create missing tables. Two processes opening a new workspace at the same moment
-    (a `write` and a `status` from another terminal) race between the check and the
-    CREATE; the loser finds the tables there on its second look."""
-    for attempt in range(3):
+def use_wal(cursor: sqlite3.Cursor, wait_s: float = 30.0) -> None:
+    """Put the file in WAL mode (a no-op once it is). On a new file, a connection that
+    switches while another one does gets "database is locked" at once, without the busy
+    timeout: a `write` and a `status` opening a new workspace together did, and the
+    `write` died before sending anything. So wait for the other switch here."""
+    deadline = time.monotonic() + wait_s
+    while True:
         try:
-            t.metadata.create_all(engine)
+            cursor.execute("PRAGMA journal_mode=WAL")
             return
-        except sa.exc.OperationalError as exc:
-            if "already exists" not in str(exc) or attempt == 2:
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
+            time.sleep(0.02)
 
 
 class Store:
@@ -102,8 +107,7 @@ class Store:
 
     def _open(self, url: str) -> None:
         if self.engine.dialect.name == "sqlite":
-            create_schema(self.engine)
-            upgrade(self.engine)  # columns a newer bookwright added to an older file
+            upgrade(self.engine)  # a new file's tables, or what a newer bookwright added
         elif missing := pending(self.engine):
             self.engine.dispose()
             raise ConfigError(
