@@ -409,7 +409,11 @@ def _edit(
             texts.append(kept[index])
             continue
         variables = scene_vars(spec, plan, cast, places, entry, scene)
-        edited = edit_scene(spec, variables, draft, ask, entry.number, scene.number)
+        # An edit may run long again: trimmed at a paragraph end like the draft (no step).
+        edited = trim_to_paragraph(
+            edit_scene(spec, variables, draft, ask, entry.number, scene.number),
+            spec.words_per_scene,
+        )
         save_artifact_step(
             book_id,
             f"scene:{entry.number}:{scene.number}",
@@ -460,7 +464,10 @@ def _edit_what_checks_find(
         scene = scenes.scenes[index]
         variables = scene_vars(spec, plan, cast, places, entry, scene)
         note = " ".join(dict.fromkeys(found_notes))[:600]
-        edited = edit_scene(spec, variables, texts[index], ask, entry.number, scene.number, note)
+        edited = trim_to_paragraph(
+            edit_scene(spec, variables, texts[index], ask, entry.number, scene.number, note),
+            spec.words_per_scene,
+        )
         save_artifact_step(
             book_id,
             f"scene:{entry.number}:{scene.number}",
