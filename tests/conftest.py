@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from bookwright.llm import LLMClient
+from bookwright.settings import ProviderSettings, Settings
+from bookwright.store import Store
 from tests.scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +94,23 @@ class Workspace:
 # Yesterday's policy, for tests of what a halt does: three tries, then halt and wait
 # for a person (the default retries for minutes and resumes by itself).
 HALT_FAST = "[llm]\nattempts = 3\nbackoff_s = 0.05\nauto_resume = false\n"
+
+
+@pytest.fixture
+def upstream() -> Iterator[ScriptedServer]:
+    """A scripted server for tests that drive the LLM client directly."""
+    with ScriptedServer() as server:
+        yield server
+
+
+def client(tmp_path: Path, **providers: str) -> tuple[LLMClient, Store]:
+    """An LLM client over these providers (name -> base URL), recording into a new store."""
+    settings = Settings(
+        home=tmp_path,
+        providers={name: ProviderSettings(base_url=url) for name, url in providers.items()},
+    )
+    store = Store(settings.store_url)
+    return LLMClient(settings, recorder=store), store
 
 
 @pytest.fixture

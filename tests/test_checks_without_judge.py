@@ -13,20 +13,11 @@ from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
 from bookwright.settings import ProviderSettings, Settings
+from tests.conftest import SMALL_BOOK
 from tests.scripted_server import ScriptedServer
 
-SPEC = dict(
-    premise="A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    chapters=1,
-    scenes_per_chapter=2,
-    words_per_scene=60,
-    characters=2,
-    locations=2,
-    seed=5,  # pinned: the book must complete on this seed
-    temperature=0.0,
-    judge=False,
-    model="scripted:m",
-)
+# The small test book, in process and unjudged; the seed is pinned: it must complete.
+SPEC = {**SMALL_BOOK, "chapters": 1, "temperature": 0.0, "judge": False, "model": "scripted:m"}
 LOOP = "the keeper's gaze wandered up to a window"
 LOOPING = (
     f"Mara climbed the stair with the lamp. Then {LOOP}, and {LOOP}, and {LOOP}. "

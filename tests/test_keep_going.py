@@ -20,20 +20,11 @@ from bookwright.model import BookSpec, Cast
 from bookwright.settings import ProviderSettings, Settings
 from bookwright.stages.asks import Ask
 from bookwright.stages.stand_ins import stand_in
+from tests.conftest import SMALL_BOOK
 from tests.scripted_server import ScriptedServer
 
-SPEC = dict(
-    premise="A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    chapters=2,
-    scenes_per_chapter=2,
-    words_per_scene=60,
-    characters=2,
-    locations=2,
-    seed=5,  # pinned: the book must complete on this seed
-    temperature=0.0,
-    judge=False,
-    model="scripted:m",
-)
+# The small test book, in process and unjudged; the seed is pinned: it must complete.
+SPEC = {**SMALL_BOOK, "temperature": 0.0, "judge": False, "model": "scripted:m"}
 # The villain's name is never a name.
 BAD = {
     "the villain who works against the hero": "The Lighthouse Keeper waits.",

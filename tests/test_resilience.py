@@ -3,18 +3,17 @@ servers: the scripted model behind a fault-injecting proxy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bookwright.errors import ConfigError, PauseRequested, ProviderError
-from bookwright.llm.client import CompletionRequest, LLMClient
+from bookwright.llm.client import CompletionRequest
 from bookwright.llm.errors import classify
 from bookwright.llm.resilient import backoff_delay, call_with_fallback
-from bookwright.settings import LLMSettings, ProviderSettings, Settings
-from bookwright.store import Store
+from bookwright.settings import LLMSettings
 from tests.chaos_proxy import ChaosProxy, Faults
+from tests.conftest import client
 from tests.scripted_server import ScriptedServer
 
 REQUEST = CompletionRequest("You name books.", "Write the title of this novel", 20, 0.5, 1)
@@ -27,21 +26,6 @@ class Sleeps:
 
     def __call__(self, seconds: float) -> None:
         self.total += seconds
-
-
-@pytest.fixture
-def upstream() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as server:
-        yield server
-
-
-def client(tmp_path: Path, **providers: str) -> tuple[LLMClient, Store]:
-    settings = Settings(
-        home=tmp_path,
-        providers={name: ProviderSettings(base_url=url) for name, url in providers.items()},
-    )
-    store = Store(settings.store_url)
-    return LLMClient(settings, recorder=store), store
 
 
 POLICY = LLMSettings(attempts=3, backoff_s=0.5, backoff_factor=2.0, jitter=0.0)

@@ -20,23 +20,14 @@ from bookwright.llm.client import CompletionRequest, LLMClient
 from bookwright.llm.resilient import call_with_fallback
 from bookwright.model import BookSpec
 from bookwright.settings import LLMSettings, ProviderSettings, Settings
-from bookwright.store import Store
 from tests.chaos_proxy import ChaosProxy, Faults
+from tests.conftest import SMALL_BOOK, client
 from tests.scripted_server import ScriptedServer
 
 REQUEST = CompletionRequest("You name books.", "Write the title of this novel", 20, 0.5, 1)
 TAGS = {"book_id": "b", "stage": "plan", "field": "plan.title", "role": "planner"}
-SPEC = dict(
-    premise="A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    chapters=2,
-    scenes_per_chapter=2,
-    words_per_scene=60,
-    characters=2,
-    locations=2,
-    seed=5,  # pinned: the book must complete on this seed
-    temperature=0.0,
-    judge=False,
-)
+# The small test book, in process and unjudged; the seed is pinned: it must complete.
+SPEC = {**SMALL_BOOK, "temperature": 0.0, "judge": False}
 # Small waits so the tests take seconds; the shape of the policy is the default's.
 FAST = dict(backoff_s=0.01, backoff_max_s=0.05, jitter=0.0, probe_s=0.02, probe_max_s=0.1)
 
@@ -52,21 +43,6 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def upstream() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as server:
-        yield server
-
-
-def client(tmp_path: Path, **providers: str) -> tuple[LLMClient, Store]:
-    settings = Settings(
-        home=tmp_path,
-        providers={name: ProviderSettings(base_url=url) for name, url in providers.items()},
-    )
-    store = Store(settings.store_url)
-    return LLMClient(settings, recorder=store), store
 
 
 def test_default_policy_rides_out_more_than_three_faults(
