@@ -209,7 +209,13 @@ class Served:
 
 # Fixtures and modules whose tests start processes: `make check` (-m "not process") skips them.
 PROCESS_FIXTURES = {"workspace", "slow", "cluster"}
-PROCESS_MODULES = {"test_web_browser", "test_web_schemathesis", "test_postgres_workers"}
+PROCESS_MODULES = {
+    "test_web_browser",
+    "test_web_schemathesis",
+    "test_postgres_workers",
+    "test_control",
+    "test_disk",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
