@@ -28,6 +28,7 @@ from bookwright.errors import (
     EXIT_USAGE,
     BookwrightError,
     UsageError,
+    first_error,
 )
 from bookwright.model import BookSpec
 from bookwright.model.status import Cost, Retries, StatusReport
@@ -855,12 +856,11 @@ def _validate_spec(values: dict[str, Any]) -> BookSpec:
     try:
         return BookSpec.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "spec"
-        given = first.get("input")
-        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "the spec"
+        first = first_error(exc)
+        flag = "--" + first.top.replace("_", "-") if first.top else "the spec"
         raise UsageError(
-            f"Invalid {field} ({given!r}): {first['msg']}", f"Fix {flag} and run again"
+            f"Invalid {first.where or 'spec'} ({first.given!r}): {first.msg}",
+            f"Fix {flag} and run again",
         ) from None
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, NamedTuple
+
 from bookwright.redaction import redact
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -144,3 +149,26 @@ class DiskFull(BookwrightError):
 
 class DamagedDatabase(BookwrightError):
     """A database file fails to open or read as SQLite: restore it from a backup."""
+
+
+class FirstError(NamedTuple):
+    """The first problem a pydantic ValidationError reports, for a one-line error."""
+
+    where: str  # the dotted path of the bad field; "" for the value as a whole
+    msg: str
+    given: Any  # the value that was refused
+    top: str  # the first part of the path (a flag, a setting); "" for the whole
+    total: int  # how many problems there are in all
+
+
+def first_error(exc: ValidationError) -> FirstError:
+    """The first problem of `exc`: each face words it as its own error."""
+    first = exc.errors()[0]
+    loc = first["loc"]
+    return FirstError(
+        ".".join(str(p) for p in loc),
+        first["msg"],
+        first.get("input"),
+        str(loc[0]) if loc else "",
+        exc.error_count(),
+    )

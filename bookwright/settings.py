@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bookwright import redaction
-from bookwright.errors import ConfigError
+from bookwright.errors import ConfigError, first_error
 from bookwright.quality.settings import QualitySettings
 
 SETTINGS_FILE_NAME = "bookwright.toml"
@@ -263,10 +263,9 @@ def load_settings(path: Path | None = None) -> Settings:
         kwargs = {k: v for k, v in file_values.items() if k not in env_keys}
         settings = Settings(**kwargs)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        first = first_error(exc)
         raise ConfigError(
-            f"Invalid setting {where!r} in {path or 'the environment'}: {first['msg']}",
+            f"Invalid setting {first.where!r} in {path or 'the environment'}: {first.msg}",
             "Fix the value and run the command again",
         ) from None
     return settings

@@ -21,6 +21,7 @@ from bookwright.errors import (
     ChapterNotFound,
     InvalidArtifact,
     UsageError,
+    first_error,
 )
 from bookwright.llm.registry import parse_model
 from bookwright.model import BookSpec, SceneLists
@@ -384,11 +385,10 @@ class Books:
                 "Fix the file and approve again; nothing was changed",
             ) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or name
+            first = first_error(exc)
             raise InvalidArtifact(
-                f"{edit_file} is not a valid {name}: {where}: {first['msg']}"
-                f" ({exc.error_count()} error(s))",
+                f"{edit_file} is not a valid {name}: {first.where or name}: {first.msg}"
+                f" ({first.total} error(s))",
                 "Fix the file and approve again; nothing was changed",
             ) from None
         if isinstance(artifact, SceneLists):

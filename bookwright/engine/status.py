@@ -95,9 +95,7 @@ def cost_of(requests: list[dict[str, Any]], words: int) -> Cost:
         words=words,
         requests_per_1k_words=per_1k(len(requests)),
         prompt_tokens_per_1k_words=per_1k(sum(r["prompt_tokens"] or 0 for r in requests)),
-        completion_tokens_per_1k_words=per_1k(
-            sum(r["completion_tokens"] or 0 for r in requests)
-        ),
+        completion_tokens_per_1k_words=per_1k(sum(r["completion_tokens"] or 0 for r in requests)),
         tokens_per_1k_words=per_1k(total),
         refused_share=share(sum(tokens(r) for r in requests if r["error_class"] in REFUSED)),
         retry_share=share(sum(tokens(r) for r in requests if r.get("retry_level"))),

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bookwright.engine.books import BookLock, Books
-from bookwright.errors import InvalidArtifact, UsageError
+from bookwright.errors import InvalidArtifact, UsageError, first_error
 from bookwright.export.sources import BookData, gather
 from bookwright.export.yw7 import (
     Yw7Error,
@@ -203,9 +203,8 @@ def _chapter(number: int, title: str, scenes: list[str], line: int, path: Path) 
     try:
         return Chapter(number=number, title=title, scenes=scenes)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        first = first_error(exc)
         raise InvalidArtifact(
-            f"{path.name} line {line}: chapter {where}: {first['msg']}",
+            f"{path.name} line {line}: chapter {first.where}: {first.msg}",
             "Fix the file and import again",
         ) from None

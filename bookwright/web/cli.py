@@ -76,8 +76,7 @@ def serve(
         settings, token=token or None, settings_file=settings_file, hosts=allowed_hosts(host)
     )
     err.print(
-        f"bookwright dashboard on http://{escape(host)}:{port}/ "
-        "(API description at /openapi.json)",
+        f"bookwright dashboard on http://{escape(host)}:{port}/ (API description at /openapi.json)",
         highlight=False,
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again with
