@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -162,7 +163,8 @@ def new_fleet(cluster: PgCluster, tmp_path: Path, name: str, settings: str = "")
     fleet = Fleet(tmp_path, cluster.create_database(name), settings)
     migrate = fleet.cli("db", "migrate")
     assert migrate.code == 0, migrate.err
-    assert "added books" in migrate.out
+    added = migrate.out.split("Content store: added ", 1)[-1].split("DBOS", 1)[0]
+    assert {"books", "artifacts", "chapters"} <= set(re.findall(r"\w+", added)), migrate.out
     return fleet
 
 
