@@ -23,19 +23,10 @@ from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
 from bookwright.settings import Settings
-from tests.conftest import SMALL, Workspace
+from tests.conftest import SMALL, SMALL_BOOK, Workspace
 from tests.scripted_server import ScriptedServer
 
-SPEC = {
-    "premise": "A lighthouse keeper finds a message in a bottle that predicts a wreck.",
-    "chapters": 2,
-    "scenes_per_chapter": 2,
-    "words_per_scene": 60,
-    "characters": 2,
-    "locations": 2,
-    "seed": 5,
-    "model": "scripted:m",
-}
+SPEC = {**SMALL_BOOK, "model": "scripted:m"}
 
 
 def cli(home: Path, *args: str):  # type: ignore[no-untyped-def]

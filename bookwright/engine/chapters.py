@@ -409,23 +409,35 @@ def _edit(
             texts.append(kept[index])
             continue
         variables = scene_vars(spec, plan, cast, places, entry, scene)
-        # An edit may run long again: trimmed at a paragraph end like the draft (no step).
-        edited = trim_to_paragraph(
-            edit_scene(spec, variables, draft, ask, entry.number, scene.number),
-            spec.words_per_scene,
-        )
-        save_artifact_step(
-            book_id,
-            f"scene:{entry.number}:{scene.number}",
-            {
-                "chapter": entry.number,
-                "scene": scene.number,
-                "text": edited,
-                "kept_draft": edited == draft,
-            },
-        )
+        edited = _edit_scene(spec, variables, draft, ask, entry, scene.number)
+        _save_scene(book_id, entry, scene.number, edited, kept_draft=edited == draft)
         texts.append(edited)
     return texts
+
+
+def _edit_scene(
+    spec: BookSpec,
+    variables: dict[str, object],
+    text: str,
+    ask: Any,
+    entry: ChapterOutline,
+    scene: int,
+    notes: str = "",
+) -> str:
+    """The edited scene; an edit that runs long is trimmed at a paragraph end like the
+    draft (code, not a step)."""
+    edited = edit_scene(spec, variables, text, ask, entry.number, scene, notes)
+    return trim_to_paragraph(edited, spec.words_per_scene)
+
+
+def _save_scene(
+    book_id: str, entry: ChapterOutline, scene: int, text: str, **record: object
+) -> None:
+    save_artifact_step(
+        book_id,
+        f"scene:{entry.number}:{scene}",
+        {"chapter": entry.number, "scene": scene, "text": text, **record},
+    )
 
 
 CHECKED = (Category.repetition, Category.style, Category.length, Category.names)
@@ -464,21 +476,8 @@ def _edit_what_checks_find(
         scene = scenes.scenes[index]
         variables = scene_vars(spec, plan, cast, places, entry, scene)
         note = " ".join(dict.fromkeys(found_notes))[:600]
-        edited = trim_to_paragraph(
-            edit_scene(spec, variables, texts[index], ask, entry.number, scene.number, note),
-            spec.words_per_scene,
-        )
-        save_artifact_step(
-            book_id,
-            f"scene:{entry.number}:{scene.number}",
-            {
-                "chapter": entry.number,
-                "scene": scene.number,
-                "text": edited,
-                "kept_draft": False,
-                "checks": found_notes,
-            },
-        )
+        edited = _edit_scene(spec, variables, texts[index], ask, entry, scene.number, note)
+        _save_scene(book_id, entry, scene.number, edited, kept_draft=False, checks=found_notes)
         fixed[index] = edited
     return fixed, [scenes.scenes[i].number for i in sorted(notes)]
 
