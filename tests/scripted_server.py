@@ -206,6 +206,7 @@ class ScriptedServer:
         seed_in_prose: bool = False,
         echo_key: bool = False,
         replies: dict[str, str] | None = None,
+        hold_after: int | None = None,
     ) -> None:
         """`verdicts[chapter][k]` is the judge's answer the k-th time it reads a scene of
         that chapter ("S2: ..." for scene 2 only; "{quote}" becomes the scene's first
@@ -219,6 +220,10 @@ class ScriptedServer:
         self.echo_key = echo_key  # a failure's body repeats the request's key, as some do
         self.truncate_words = truncate_words  # longer answers stop there: finish_reason=length
         self.requests = 0
+        # Requests after the first `hold_after` wait for `release()`: a test can act (fill
+        # the disk, say) at a known point of the book, however fast or slow the machine.
+        self.hold_after = hold_after
+        self.released = threading.Event()
         self.sent: list[tuple[str, Any]] = []  # (the messages as JSON, the seed) of each
         self.bodies: list[dict[str, Any]] = []  # each request as sent
         server = self
@@ -233,6 +238,8 @@ class ScriptedServer:
                 server.requests += 1
                 server.sent.append((json.dumps(body["messages"]), body.get("seed")))
                 server.bodies.append(body)
+                if server.hold_after is not None and server.requests > server.hold_after:
+                    server.released.wait(timeout=300)
                 if server.fail_status:
                     message = "scripted failure"
                     if server.echo_key:
@@ -293,6 +300,10 @@ class ScriptedServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def release(self) -> None:
+        """Let the held requests (and all later ones) be answered."""
+        self.released.set()
 
     def judge(self, prompt: str) -> str:
         key = judge_key(re.sub(r"\n\nNote: .*\Z", "", prompt, flags=re.S))

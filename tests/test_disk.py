@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bookwright.cli import app
-from tests.conftest import ROOT, SMALL, Workspace
+from tests.conftest import HALT_FAST, ROOT, SMALL, Workspace
+from tests.scripted_server import ScriptedServer
 
 
 def _mount_tmpfs(folder: Path, size: str) -> None:
@@ -41,44 +42,50 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
-def test_full_disk_stops_the_book_with_exit_3_and_resume_finishes_it(  # type: ignore[no-untyped-def]
-    tmp_path: Path, slow, workspace: Workspace
+def test_full_disk_stops_the_book_with_exit_3_and_resume_finishes_it(
+    tmp_path: Path, workspace: Workspace
 ) -> None:
-    ws, _server = slow
     disk = tmp_path / "small-disk"
     _mount_tmpfs(disk, "48m")
-    try:
-        full = Workspace(disk / "home", ws.settings)
-        book = ["write", *SMALL, "--model", "scripted:m", "--book-id", "full"]
-        proc = subprocess.Popen(
-            full.command(*book),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=full.env(),
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            run = full.run("status", "full", "--json")
-            if run.code == 0 and run.json()["llm"]["requests_sent"] >= 4:
-                break
-            time.sleep(0.3)
-        filler = _fill(disk)
-        _out, err = proc.communicate(timeout=90)
-        assert proc.returncode == 3, err
-        assert "No space left on the disk that holds" in err
-        assert "bookwright resume full" in err and "Traceback" not in err
-        filler.unlink()
-        resumed = full.run("resume", "full")
-        assert resumed.code == 0, resumed.err
-        # The same manuscript as an undisturbed run of the same book.
-        clean = workspace.run("write", *SMALL, "--model", "scripted:m", "--book-id", "full")
-        assert clean.code == 0, clean.err
-        ours = (full.home / "books" / "full" / "manuscript.md").read_text()
-        assert ours == (workspace.home / "books" / "full" / "manuscript.md").read_text()
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+    # The fifth answer waits until the disk is full: the book meets the full disk when it
+    # stores that answer, on any machine, rather than when a race lets it.
+    with ScriptedServer(hold_after=4) as server:
+        try:
+            settings = tmp_path / "held.toml"
+            settings.write_text(
+                f'[providers.scripted]\nbase_url = "{server.base_url}"\n{HALT_FAST}'
+            )
+            full = Workspace(disk / "home", settings)
+            book = ["write", *SMALL, "--model", "scripted:m", "--book-id", "full"]
+            proc = subprocess.Popen(
+                full.command(*book),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=full.env(),
+                cwd=ROOT,
+            )
+            deadline = time.monotonic() + 120
+            while server.requests <= 4 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert server.requests > 4, "the book never sent its fifth request"
+            filler = _fill(disk)
+            server.release()
+            _out, err = proc.communicate(timeout=90)
+            assert proc.returncode == 3, err
+            assert "No space left on the disk that holds" in err
+            assert "bookwright resume full" in err and "Traceback" not in err
+            filler.unlink()
+            resumed = full.run("resume", "full")
+            assert resumed.code == 0, resumed.err
+            # The same manuscript as an undisturbed run of the same book.
+            clean = workspace.run("write", *SMALL, "--model", "scripted:m", "--book-id", "full")
+            assert clean.code == 0, clean.err
+            ours = (full.home / "books" / "full" / "manuscript.md").read_text()
+            assert ours == (workspace.home / "books" / "full" / "manuscript.md").read_text()
+        finally:
+            server.release()
+            subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_damaged_store_is_one_line_naming_what_to_do(tmp_path: Path) -> None:

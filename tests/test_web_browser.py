@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -40,6 +41,28 @@ pytestmark = [
 ]
 
 
+def wait_for(page, predicate: str, arg: object = None, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
+    """Poll `predicate` (a JavaScript function of `arg`) until it is truthy.
+
+    Playwright's `wait_for_function` evaluates its predicate with `eval` inside the page,
+    which the dashboard's Content-Security-Policy (no 'unsafe-eval') rightly refuses;
+    `page.evaluate` runs through the DevTools protocol, which the policy does not cover.
+    """
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if page.evaluate(predicate, arg):
+                return
+        except Error as error:  # the page navigated while the predicate ran: ask again
+            if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_s} s: {predicate}")
+        time.sleep(0.25)
+
+
 def start_book(page, url: str, seed: int) -> None:  # type: ignore[no-untyped-def]
     page.goto(url)
     page.fill("textarea[name=premise]", "A lighthouse keeper finds a message in a bottle.")
@@ -57,17 +80,17 @@ def start_book(page, url: str, seed: int) -> None:  # type: ignore[no-untyped-de
         page.fill(f"input[name={name}]", str(value))
     page.check("input[name=pause_at][value=outline]")
     page.click("button[type=submit]")
-    page.wait_for_function(
-        "location.pathname.startsWith('/books/') || document.getElementById('form-error')"
+    wait_for(
+        page,
+        "() => location.pathname.startsWith('/books/') || document.getElementById('form-error')"
         "?.textContent",
-        timeout=120_000,
     )
     assert page.url.endswith(f"/books/keeper-{seed}"), page.inner_text("#form-error")
 
 
 def wait_until_stopped(page) -> str:  # type: ignore[no-untyped-def]
     stopped = ["completed", "failed", "halted", "paused"]
-    page.wait_for_function(STOPPED_IN, arg=stopped, timeout=900_000)
+    wait_for(page, STOPPED_IN, stopped, timeout_s=900)
     return str(page.inner_text("#status"))
 
 
