@@ -264,7 +264,7 @@ def retry(
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write one chapter of a finished book again, as a new version; the rest is kept."""
-    from bookwright.engine.runner import RetryRequest
+    from bookwright.engine.messages import RetryRequest
 
     try:
         settings = _settings(settings_file)

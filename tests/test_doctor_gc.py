@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from bookwright.cli import app
 from bookwright.engine.books import Books
-from bookwright.engine.runner import RetryRequest, run_book
+from bookwright.engine.messages import RetryRequest
+from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
 from tests.scripted_server import ScriptedServer
 from tests.test_backup import SPEC, settings_for

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bookwright.model import SceneList, ScenePlan
 from bookwright.model.quality import Fact, StoryBible
 from bookwright.quality.bible import fact_asks, facts_from, parse_facts
-from bookwright.quality.lines import accept_lines
+from bookwright.quality.readers import accept_lines
 
 NAMES = ["Mara Quill", "Tobias Grent", "Gull Rock Harbour"]
 SCENE = (

@@ -10,7 +10,7 @@ from bookwright.errors import InvalidOutputError
 from bookwright.model import ChapterOutline, SceneList, ScenePlan
 from bookwright.model.quality import Category, Checks, Fact, Issue, Severity
 from bookwright.quality.judge import category_of, judge_asks, parse_judge, quote_in, verdict
-from bookwright.quality.lines import accept_lines
+from bookwright.quality.readers import accept_lines
 from bookwright.quality.settings import QualitySettings
 from bookwright.stages.answers import ask_until_valid
 

@@ -12,8 +12,9 @@ import pytest
 from dbos import DBOS
 
 from bookwright.engine.books import Books
+from bookwright.engine.messages import resume_message
 from bookwright.engine.outage import wait_for_provider, waits_for_provider
-from bookwright.engine.runner import request_pause, resume_message, run_book
+from bookwright.engine.runner import request_pause, run_book
 from bookwright.engine.workflows import book_workflow_id
 from bookwright.errors import ConfigError
 from bookwright.llm.client import CompletionRequest, LLMClient

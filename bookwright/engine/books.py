@@ -205,7 +205,7 @@ class Books:
     def check_accept(self, book_id: str, numbers: list[int]) -> bool:
         """Refuse to keep chapters that do not exist or have not failed, or a book that is
         not stopped on them; True when the book waits for a resume (see accept_chapters)."""
-        from bookwright.engine.workflows import RESUME_TOPIC
+        from bookwright.engine.asking import RESUME_TOPIC
 
         book = self.get(book_id)
         report = self.status(book_id)

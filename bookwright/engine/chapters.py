@@ -13,6 +13,7 @@ from typing import Any
 
 from dbos import DBOS
 
+from bookwright.engine.asking import make_ask
 from bookwright.engine.runtime import runtime
 from bookwright.engine.steps import (
     chapter_state_step,
@@ -155,8 +156,6 @@ def chapter_workflow(
     instead of repeating their seeds, and its retry count goes on from theirs.
     Returns {"status": "generated"|"failed", "words", "attempts"}.
     """
-    from bookwright.engine.workflows import make_ask
-
     spec = BookSpec.model_validate(load_spec_step(book_id))
     quality = QualitySettings.model_validate(quality_settings_step())
     plan = StoryPlan.model_validate(load_artifact_step(book_id, "plan"))

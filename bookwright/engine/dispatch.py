@@ -16,9 +16,10 @@ from typing import Any
 
 from dbos import DBOSClient, EnqueueOptions
 
+from bookwright.engine.asking import RESUME_TOPIC
 from bookwright.engine.leases import live_executors, live_worker_count
-from bookwright.engine.runner import RetryRequest, attempts_so_far, resume_message
-from bookwright.engine.workflows import RESUME_TOPIC, WORKFLOW_VERSION, book_workflow_id
+from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
+from bookwright.engine.workflows import WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound
 from bookwright.settings import Settings
 from bookwright.store import BookRecord, Store

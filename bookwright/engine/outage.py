@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bookwright.engine.workflows import RESUME_TOPIC
+from bookwright.engine.asking import RESUME_TOPIC
 from bookwright.errors import ConfigError, ProviderError
 from bookwright.llm.client import CompletionRequest, LLMClient
 from bookwright.llm.errors import TRANSIENT

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
 
+from bookwright.engine.asking import RESUME_TOPIC
 from bookwright.engine.books import BookLock, Books, wait_until_stopped
 from bookwright.engine.engine import Engine
+from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
 from bookwright.engine.workflows import (
-    RESUME_TOPIC,
     book_workflow,
     book_workflow_id,
     retry_workflow,
@@ -21,44 +21,9 @@ from bookwright.errors import UsageError
 from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
-from bookwright.store import Store, disk
+from bookwright.store import disk
 
 FINISHED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
-
-
-@dataclass(frozen=True)
-class RetryRequest:
-    """`bookwright retry BOOK --chapter N --level L [--cascade]`."""
-
-    chapter: int
-    level: str = "full"  # edit, write or full
-    cascade: bool = False  # also redo the chapters that depend on it
-
-    def cli_args(self) -> list[str]:
-        """The options of `bookwright retry BOOK` that ask for this."""
-        return [
-            "--chapter",
-            str(self.chapter),
-            "--level",
-            self.level,
-            *(["--cascade"] if self.cascade else []),
-        ]
-
-
-def attempts_so_far(store: Store, book_id: str) -> dict[str, int]:
-    """Attempts each written chapter has had (its retry count + 1), for a retry to go on
-    from: it samples with new seeds and counts on from there."""
-    return {
-        str(c["number"]): int(c["retry_count"] or 0) + 1
-        for c in store.chapters(book_id)
-        if c["status"] != "pending"
-    }
-
-
-def resume_message(token: str, accept: list[int] | None = None) -> dict[str, Any]:
-    """What ends a book's wait: the token of that wait, and the chapters to keep as they
-    are (`approve --chapter`), if any."""
-    return {"token": token, **({"accept": sorted(set(accept))} if accept else {})}
 
 
 def executor_id(book_id: str) -> str:

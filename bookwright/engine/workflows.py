@@ -11,29 +11,27 @@ from typing import Any
 
 from dbos import DBOS
 
+from bookwright.engine.asking import (
+    NOT_WAITING,
+    approve_topic,
+    make_ask,
+    stop_and_wait,
+    wait_for_message,
+)
 from bookwright.engine.chapters import chapter_workflow
 from bookwright.engine.harmonize import harmonize_step
 from bookwright.engine.steps import (
-    answer_policy_step,
-    await_step,
     book_state_step,
     chapter_queue_step,
     chapter_state_step,
     done_chapters_step,
     init_chapters_step,
-    llm_step,
     load_artifact_step,
     load_spec_step,
-    mark_request_step,
     save_artifact_step,
-    warning_step,
     write_file_step,
 )
 from bookwright.errors import (
-    BookwrightError,
-    ConfigError,
-    InvalidOutputError,
-    PauseRequested,
     QualityFailed,
     StageFailed,
 )
@@ -50,201 +48,17 @@ from bookwright.model import (
     StoryPlan,
 )
 from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact
-from bookwright.stages import Ask, AskFn
-from bookwright.stages.answers import ask_until_valid
+from bookwright.stages import AskFn
 from bookwright.stages.cast import make_characters, make_locations
 from bookwright.stages.outline import make_outline, make_scene_list
 from bookwright.stages.plan import make_plan
-from bookwright.stages.stand_ins import STAND_IN_KINDS, stand_in
 
 WORKFLOW_VERSION = "bookwright-wf-2"  # bump only when a change would break replay of old runs
-RESUME_TOPIC = "resume"
-NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
-WAIT_S = 3600.0
 MANUSCRIPT_FILE = "manuscript.md"
-KEEP_GOING_PATCH = "keep-best-answer"  # DBOS.patch: runs before it halted here instead
-MAX_CONTINUATIONS = 2  # a constant, not a setting: the step sequence must replay identically
 
 
 def book_workflow_id(book_id: str) -> str:
     return f"book-{book_id}"
-
-
-def approve_topic(stage: str) -> str:
-    return f"approve:{stage}"
-
-
-def _wait(book_id: str, topic: str, **state: Any) -> dict[str, Any]:
-    """Record what the book waits for, then block until the matching message arrives.
-
-    The token ties a message to this one wait: a stale or repeated `resume` left from an
-    earlier wait is ignored instead of skipping this one. Survives any number of restarts.
-    Returns the message: besides the token it may say what to do (`accept`: chapters to
-    keep as they are). A message is recorded, so a replay gets the same one back.
-    """
-    token = await_step(book_id, topic, **state)
-    while True:
-        message = DBOS.recv(topic, timeout_seconds=WAIT_S)
-        if isinstance(message, dict) and message.get("token") == token:
-            return message
-
-
-def _stop_and_wait(book_id: str, error: BookwrightError) -> dict[str, Any]:
-    """A failure that a retry may cure, or a pause: record it, wait for `bookwright resume`
-    (or `approve --chapter`), and return its message."""
-    if isinstance(error, PauseRequested):
-        message = _wait(book_id, RESUME_TOPIC, status="paused")
-        book_state_step(book_id, status="processing", **NOT_WAITING)
-        return message
-    error_class = getattr(error, "error_class", "") or (
-        "config"
-        if isinstance(error, ConfigError)
-        else "invalid_output"
-        if isinstance(error, InvalidOutputError)
-        else "unknown"
-    )
-    status = "failed" if error_class in ("invalid_output", "unknown", "quality") else "halted"
-    message = _wait(
-        book_id, RESUME_TOPIC, status=status, error=error.one_line(), error_class=error_class
-    )
-    book_state_step(book_id, status="processing", error=None, error_class=None, **NOT_WAITING)
-    return message
-
-
-def make_ask(
-    book_id: str, spec: BookSpec, stage: Stage, extra_tags: dict[str, Any] | None = None
-) -> AskFn:
-    """The `ask` the stages call: each request one step; failures wait for a resume.
-
-    `extra_tags` (attempt, retry level) are recorded with every request it sends.
-    """
-    last_request: list[int | None] = [None]
-
-    def call(request: dict[str, Any], question: Ask) -> dict[str, Any]:
-        tags = {
-            "stage": stage.value,
-            "chapter": question.chapter,
-            "scene": question.scene,
-            "field": question.label,
-            "role": question.role,
-            **(extra_tags or {}),
-        }
-        if question.extra.get("breakdown"):
-            tags["prompt_breakdown"] = question.extra["breakdown"]
-        while True:
-            try:
-                out = llm_step(book_id, spec.model, request, tags)
-                last_request[0] = out.get("request_id")
-                return out
-            except BookwrightError as error:
-                _stop_and_wait(book_id, error)
-            except Exception as error:
-                _stop_and_wait(book_id, _unwrap(error))
-
-    def send(request: dict[str, Any], question: Ask) -> tuple[str, str | None]:
-        out = call(request, question)
-        text, finish = out["text"], out["finish_reason"]
-        if question.kind != "prose":
-            return text, finish  # short answers are extracted; a cut-off tail is noise
-        for _ in range(MAX_CONTINUATIONS):
-            # Cut off past its word target, the text is trimmed to the target anyway
-            # (quality/length.py): a continuation would be paid for and thrown away.
-            if finish != "length" or not text.strip() or _words(text) >= question.target_words:
-                break
-            mark_request_step(
-                out.get("request_id"), "truncated", "finish_reason=length; asked to continue"
-            )
-            out = call({**request, "partial": text}, question)
-            text, finish = join_parts(text, out["text"]), out["finish_reason"]
-        return text, finish
-
-    def invalid(text: str, reason: str) -> None:
-        if text.strip():  # an empty answer is already in the log as `empty`
-            mark_request_step(last_request[0], "invalid_output", reason)
-
-    def ask(question: Ask) -> str:
-        first = 0
-        while True:
-            try:
-                return ask_until_valid(
-                    question,
-                    lambda request: send(request, question),
-                    temperature=spec.temperature,
-                    seed=spec.seed,
-                    first_attempt=first,
-                    on_invalid=invalid,
-                )
-            except InvalidOutputError as error:
-                # A run recorded before this existed has its wait at this point, and
-                # replays it; a new run marks the point and keeps going unless strict.
-                if DBOS.patch(KEEP_GOING_PATCH) and not answer_policy_step(book_id):
-                    return keep_going(book_id, stage, question, error, spec.seed)
-                _stop_and_wait(book_id, error)
-                first = error.attempts  # a resume tries new samples, not the same ones again
-
-    return ask
-
-
-def keep_going(
-    book_id: str, stage: Stage, question: Ask, error: InvalidOutputError, seed: int
-) -> str:
-    """The best answer the model gave (a stand-in for a name, place or title), recorded
-    as a warning on the artifact it goes into."""
-    if question.kind in STAND_IN_KINDS:
-        value, kept = stand_in(question, seed), "stand_in"
-    elif error.best:
-        value, kept = error.best, "best_answer"
-    else:  # every answer was empty: the premise says something true, at least
-        value, kept = str(question.variables.get("premise") or "(no answer)")[:400], "stand_in"
-    warning_step(
-        book_id,
-        {
-            "stage": stage.value,
-            "chapter": question.chapter,
-            "scene": question.scene,
-            "field": question.label,
-            "artifact": artifact_of(stage, question),
-            "check": error.reason or error.message,
-            "kept": kept,
-            "value": value[:200],
-            "attempts": error.attempts,
-        },
-    )
-    return value
-
-
-def artifact_of(stage: Stage, question: Ask) -> str:
-    """The artifact an answer goes into (what `bookwright show BOOK NAME` shows)."""
-    if stage is not Stage.chapters:
-        return stage.value
-    if question.scene is None or question.label.startswith("scenes."):
-        return f"scenelist:{question.chapter}"
-    kind = "draft" if question.label in ("write", "continue") else "scene"
-    return f"{kind}:{question.chapter}:{question.scene}"
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def join_parts(text: str, more: str) -> str:
-    """A truncated answer and its continuation, as one text."""
-    if not more.strip():
-        return text
-    if text[-1:].isspace() or more[:1].isspace() or more[:1] in ",.;:!?)\"'”’":
-        return text + more
-    return f"{text} {more}"
-
-
-def _unwrap(error: Exception) -> BookwrightError:
-    for inner in reversed(getattr(error, "errors", None) or []):  # the last attempt's error
-        if isinstance(inner, BookwrightError):
-            return inner
-    if isinstance(error, BookwrightError):
-        return error
-    from bookwright.errors import ProviderError
-
-    return ProviderError(str(error).splitlines()[0][:500], error_class="unknown")
 
 
 def _stage(
@@ -263,7 +77,7 @@ def _stage(
 
 
 def _halt(book_id: str, stage: Stage) -> None:
-    _wait(book_id, approve_topic(stage.value), status="halted", halted_at=stage.value)
+    wait_for_message(book_id, approve_topic(stage.value), status="halted", halted_at=stage.value)
     book_state_step(book_id, status="processing", halted_at=None, **NOT_WAITING)
 
 
@@ -458,7 +272,7 @@ def write_chapters(book_id: str, spec: BookSpec, outline: Outline) -> None:
             return
         summary = "; ".join(f"chapter {n} {why}" for n, why in sorted(failed.items()))
         first = min(judged_failed) if judged_failed else min(failed)
-        message = _stop_and_wait(
+        message = stop_and_wait(
             book_id,
             QualityFailed(
                 summary,

@@ -28,3 +28,9 @@ def printable(value: Any) -> Any:
     if isinstance(value, list):
         return [printable(v) for v in value]
     return value
+
+
+def looks_like_json(text: str) -> bool:
+    """True when a text looks like the start of a JSON document rather than plain words."""
+    t = text.strip()
+    return t[:1] in "{[" or '":' in t or '{"' in t

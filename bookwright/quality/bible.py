@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from bookwright.model import SceneList
 from bookwright.model.quality import Fact
+from bookwright.model.text import looks_like_json
 from bookwright.quality.checks import attribute_key
 from bookwright.quality.lines import clean_line, fields, is_none, lines_ask
 from bookwright.quality.text import STOPWORDS, words
-from bookwright.stages.answers import looks_like_json
 from bookwright.stages.asks import Ask
 
 FORMAT_HINT = (

@@ -2,8 +2,8 @@
 
 A small model cannot write JSON reliably, but it can write short lines. Each line is
 parsed on its own; a bad line is dropped with the reason and the good ones are kept.
-`accept_lines` has the signature of stages.answers.accept, which dispatches
-`kind="lines"` to it, so lines asks go through the same ask_until_valid loop.
+`quality.readers.accept_lines` checks an answer to a lines ask; stages.answers.accept
+dispatches `kind="lines"` to it, so lines asks go through the same ask_until_valid loop.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bookwright.stages.answers import looks_like_json
 from bookwright.stages.asks import Ask
 
 _BULLET = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.):]|[a-z][.)])\s+")
@@ -39,33 +38,6 @@ def fields(line: str) -> list[str]:
     return [f.strip() for f in re.split(r"\s*[|\t¦]\s*", line)]
 
 
-def parse_answer(ask: Ask, text: str) -> Any:
-    """The parsed reading of an answer to a lines ask (judge or facts)."""
-    kind = ask.extra.get("lines")
-    if kind == "judge":
-        from bookwright.quality.judge import parse_judge
-
-        return parse_judge(text, ask.variables["text"])
-    if kind == "facts":
-        from bookwright.quality.bible import parse_facts
-
-        return parse_facts(text, ask.variables["text"], ask.variables.get("names", []))
-    raise ValueError(f"not a lines ask: {ask.label} (extra['lines'] is {kind!r})")
-
-
-def accept_lines(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, str | None]:
-    """(canonical lines, None) when at least one line is usable or the answer is NONE,
-    else (None, reason). The canonical text parses back to the same reading."""
-    if not text.strip():
-        return None, "The answer was empty."
-    if looks_like_json(text.strip()[:200]):
-        return None, "Answer in plain lines, not JSON."
-    reading = parse_answer(ask, text)
-    if reading.usable:
-        return reading.canonical(), None
-    return None, str(ask.extra.get("format_hint", "Answer in the line format asked for."))
-
-
 def lines_ask(**kwargs: Any) -> Ask:
-    """An Ask whose answer is lines (`a | b | c`), checked by accept_lines."""
+    """An Ask whose answer is lines (`a | b | c`), checked by readers.accept_lines."""
     return Ask(kind="lines", **kwargs)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bookwright.errors import InvalidOutputError
+from bookwright.model.text import looks_like_json
+from bookwright.quality.readers import accept_lines
 from bookwright.stages.asks import Ask
 
 DEFAULT_ATTEMPTS = 10
@@ -174,11 +176,6 @@ def unquote(text: str) -> str:
     return text.strip().strip(_QUOTES).strip()
 
 
-def looks_like_json(text: str) -> bool:
-    t = text.strip()
-    return t[:1] in "{[" or '":' in t or '{"' in t
-
-
 def sentences(text: str, limit: int) -> list[str]:
     paragraph = next((p for p in re.split(r"\n\s*\n", text) if p.strip()), "")
     paragraph = " ".join(strip_label(line).strip() for line in paragraph.splitlines())
@@ -250,8 +247,6 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
     if ask.kind == "prose":
         return _prose(ask, raw, finish_reason)
     if ask.kind == "lines":  # judge verdicts and bible facts, one item a line
-        from bookwright.quality.lines import accept_lines  # it imports this module
-
         return accept_lines(ask, raw, finish_reason)
     if looks_like_json(raw):
         return None, "Answer in plain words, not JSON."

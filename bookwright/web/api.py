@@ -257,7 +257,7 @@ def retry_chapter(
     """Write one chapter of a completed book again, as a new version of it (and of the
     manuscript); every other chapter is kept, unless `cascade` also rewrites the chapters
     that depend on it. The same as `bookwright retry BOOK --chapter N --level L`."""
-    from bookwright.engine.runner import RetryRequest
+    from bookwright.engine.messages import RetryRequest
 
     books, launcher = books_of(request), launcher_of(request)
     asked = retry or ChapterRetry()

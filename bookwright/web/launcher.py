@@ -30,7 +30,7 @@ from dbos._error import DBOSQueueDeduplicatedError
 from bookwright.engine.books import Books, writer_alive
 from bookwright.engine.dispatch import RunInfo
 from bookwright.engine.engine import enable_wal
-from bookwright.engine.runner import RetryRequest
+from bookwright.engine.messages import RetryRequest
 from bookwright.errors import EXIT_HALTED, EXIT_OK, BookLocked
 from bookwright.settings import Settings
 from bookwright.store import BookRecord
