@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from bookwright.engine.states import STOPPED, Waiting
 from bookwright.errors import (
     EXIT_FAILED,
     EXIT_HALTED,
@@ -235,7 +236,7 @@ def _resume_summary(
         where = f"chapter {last['chapter']}" + (f", scene {last['scene']}" if last["scene"] else "")
     elif where == "chapters" and done:
         where = f"chapter {done[-1]}"
-    if waiting_for and waiting_for.startswith("approve:"):
+    if Waiting.parse(waiting_for).review:
         where += " (after your approval)"
     parts.append(f"Continuing at {where}.")
     return " ".join(parts)
@@ -565,7 +566,7 @@ def status(
                 print(report.model_dump_json(indent=2), flush=True)
             else:
                 _print_status(report)
-            if not watch or report.status.value in ("completed", "failed", "halted", "paused"):
+            if not watch or report.status.value in STOPPED:
                 break
             time.sleep(2)
     except BookwrightError as error:

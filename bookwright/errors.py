@@ -42,6 +42,36 @@ class UsageError(BookwrightError):
     exit_code = EXIT_USAGE
 
 
+class Next(NamedTuple):
+    """A remedy as data: what the author can do next, which each face words its own way
+    (`command` here for the CLI; web/errors.py `call` for the API)."""
+
+    verb: str  # approve, resume, show, status, export
+    book_id: str
+    what: str = ""  # the artifact to show
+
+
+def command(step: Next) -> str:
+    """The CLI's words for a next step."""
+    what = f" {step.what}" if step.what else ""
+    return f"`bookwright {step.verb} {step.book_id}{what}`"
+
+
+class Conflict(UsageError):
+    """Well-formed, but the book's state does not allow it now (the API's 409).
+
+    `next` holds the remedies as data; the remedy text is the CLI's wording of them,
+    and the API words them as calls instead.
+    """
+
+    def __init__(self, message: str, next: tuple[Next, ...] = (), remedy: str = "") -> None:
+        self.next = tuple(next)
+        super().__init__(message, remedy or ", then ".join(command(n) for n in self.next))
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (self.__class__, (self.message, self.next, self.remedy))
+
+
 class ConfigError(UsageError):
     """A setting, settings file, provider or API key is missing or wrong."""
 

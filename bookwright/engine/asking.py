@@ -39,10 +39,6 @@ KEEP_GOING_PATCH = "keep-best-answer"  # DBOS.patch: runs before it halted here 
 MAX_CONTINUATIONS = 2  # a constant, not a setting: the step sequence must replay identically
 
 
-def approve_topic(stage: str) -> str:
-    return f"approve:{stage}"
-
-
 def wait_for_message(book_id: str, topic: str, **state: Any) -> dict[str, Any]:
     """Record what the book waits for, then block until the matching message arrives.
 

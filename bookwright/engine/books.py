@@ -14,25 +14,27 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from bookwright.engine.states import STOPPED, Waiting, review_artifact
 from bookwright.engine.status import book_status
 from bookwright.errors import (
     BookLocked,
     BookNotFound,
     ChapterNotFound,
+    Conflict,
     InvalidArtifact,
+    Next,
     UsageError,
     first_error,
 )
 from bookwright.llm.registry import parse_model
 from bookwright.model import BookSpec, SceneLists
 from bookwright.model.artifacts import ARTIFACT_TYPES
-from bookwright.model.spec import BOOK_ID_PATTERN, Stage
+from bookwright.model.spec import BOOK_ID_PATTERN
 from bookwright.model.status import StatusReport
 from bookwright.settings import ROLES, Settings
 from bookwright.store import BookRecord, Store
 from bookwright.store.private import private_folder
 
-STOPPED = {"completed", "failed", "halted", "paused"}
 RETRY_LEVELS = ("edit", "write", "full")
 ISSUE_FIELDS = ("scene", "category", "severity", "evidence", "note", "source")
 
@@ -408,13 +410,13 @@ class Books:
     def _review_artifact(self, book_id: str) -> str:
         """The artifact a book halted for review shows its author."""
         book = self.get(book_id)
-        if not (book.waiting_for or "").startswith("approve:"):
-            raise UsageError(
+        waiting = Waiting.of(book)
+        if not waiting.review:
+            raise Conflict(
                 f"Book {book_id!r} is not halted for review (status {book.status})",
-                f"See `bookwright status {book_id}`",
+                (Next("status", book_id),),
             )
-        stage = (book.waiting_for or "").split(":", 1)[1]
-        return "manuscript" if stage in (Stage.harmonize, Stage.export) else stage
+        return review_artifact(str(waiting.stage))
 
 
 def _chapter_numbers(lists: SceneLists) -> list[int]:

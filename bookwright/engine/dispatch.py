@@ -19,6 +19,7 @@ from dbos import DBOSClient, EnqueueOptions
 from bookwright.engine.asking import RESUME_TOPIC
 from bookwright.engine.leases import live_executors, live_worker_count
 from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
+from bookwright.engine.states import STOPPED, Waiting, stopped
 from bookwright.engine.workflows import WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound
 from bookwright.settings import Settings
@@ -86,10 +87,7 @@ class Dispatcher:
 
 def running_books(dispatcher: Dispatcher, store: Store, books: list[BookRecord]) -> set[str]:
     """The books a live worker is writing now, seen from any machine."""
-    stopped = ("completed", "failed", "halted", "paused")
-    ids = {
-        b.active_workflow or book_workflow_id(b.id): b.id for b in books if b.status not in stopped
-    }
+    ids = {b.active_workflow or book_workflow_id(b.id): b.id for b in books if not stopped(b)}
     writers = dispatcher.writers(list(ids))
     alive = live_executors(store.engine, sorted(set(writers.values())))
     return {ids[wf] for wf, executor in writers.items() if executor in alive}
@@ -249,9 +247,7 @@ class WorkerLauncher:
                 dispatcher=self.dispatcher,
             )
             return self.store.get_book(book_id).active_workflow or ""  # type: ignore[union-attr]
-        if book.status not in ("completed",) and not (book.waiting_for or "").startswith(
-            "approve:"
-        ):
+        if book.status != "completed" and not Waiting.of(book).review:
             self.store.update_book(book_id, status="processing")
         hand_to_workers(
             self.settings,
@@ -267,7 +263,7 @@ class WorkerLauncher:
         """Queued, or taken by a worker and not stopped (a book waiting for review or a
         resume is not active: it waits for `start`)."""
         book = self.store.get_book(book_id)
-        if book is None or book.status in ("completed", "failed", "halted", "paused"):
+        if book is None or book.status in STOPPED:
             return False
         state = self.dispatcher.state(book.active_workflow or book_workflow_id(book_id))
         return state is not None and state[0] in ("ENQUEUED", "PENDING")

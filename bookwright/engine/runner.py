@@ -12,6 +12,7 @@ from bookwright.engine.asking import RESUME_TOPIC
 from bookwright.engine.books import BookLock, Books, wait_until_stopped
 from bookwright.engine.engine import Engine
 from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
+from bookwright.engine.states import STOPPED, check_approve, check_resume, check_retry
 from bookwright.engine.workflows import (
     book_workflow,
     book_workflow_id,
@@ -57,38 +58,22 @@ def run_book(
     book = books.get(book_id)
     with BookLock(settings.book_dir(book_id), book_id):
         book = books.get(book_id)  # re-read under the lock
-        review = (book.waiting_for or "").startswith("approve:")
         if accept:
             if not books.accept_chapters(book_id, accept):  # a complete book: nothing to run
                 return books.status(book_id)
             books.store.update_book(book_id, status="processing")
         elif approve:
-            if not review:
-                raise UsageError(
-                    f"Book {book_id!r} is not waiting for approval (status {book.status})",
-                    f"Try `bookwright resume {book_id}`",
-                )
+            check_approve(book)
             if edit is not None:
                 books.store_edit(book_id, *edit)
             books.store.update_book(book_id, status="processing")
-        elif review:
-            stage = (book.waiting_for or "").split(":", 1)[1]
-            raise UsageError(
-                f"Book {book_id!r} is halted at {stage} for review",
-                f"Review with `bookwright show {book_id} {_artifact_for(stage)}`, "
-                f"then `bookwright approve {book_id}`",
-            )
         elif retry is not None:
-            if book.status != "completed":
-                raise UsageError(
-                    f"Book {book_id!r} is {book.status}; only a completed book's chapters "
-                    "are retried",
-                    f"Finish it first with `bookwright resume {book_id}`",
-                )
+            check_retry(book)
             books.store.update_book(book_id, status="processing")
         elif book.status == "completed":
             return books.status(book_id)
         else:
+            check_resume(book)
             books.store.update_book(book_id, status="processing")
         clear_pause(settings, books, book_id)
         if settings.on_postgres:  # workers write it; this process queues it (and watches)
@@ -231,10 +216,6 @@ def _ride_out_outages(
     return report
 
 
-def _artifact_for(stage: str) -> str:
-    return "manuscript" if stage in ("harmonize", "export") else stage
-
-
 def clear_pause(settings: Settings, books: Books, book_id: str) -> None:
     books.store.update_book(book_id, pause_requested=False)
     (settings.book_dir(book_id) / "PAUSE").unlink(missing_ok=True)
@@ -251,7 +232,7 @@ def request_pause(settings: Settings, books: Books, book_id: str) -> bool:
             return True
         books.store.update_book(book_id, status="paused", next_probe_at=None)
         return False
-    if book.status in ("completed", "failed", "halted", "paused"):
+    if book.status in STOPPED:
         raise UsageError(
             f"Book {book_id!r} is not running (status {book.status})",
             f"See `bookwright status {book_id}`",

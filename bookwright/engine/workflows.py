@@ -13,13 +13,13 @@ from dbos import DBOS
 
 from bookwright.engine.asking import (
     NOT_WAITING,
-    approve_topic,
     make_ask,
     stop_and_wait,
     wait_for_message,
 )
 from bookwright.engine.chapters import chapter_workflow
 from bookwright.engine.harmonize import harmonize_step
+from bookwright.engine.states import approve_topic
 from bookwright.engine.steps import (
     book_state_step,
     chapter_queue_step,

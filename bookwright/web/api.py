@@ -17,12 +17,13 @@ from fastapi import Path as PathParam
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from bookwright.engine.books import Books, writer_alive
-from bookwright.errors import BookLocked, BookwrightError, ChapterNotFound, UsageError
+from bookwright.engine.states import check_approve, check_resume, check_retry
+from bookwright.errors import BookLocked, BookwrightError, ChapterNotFound, Conflict, UsageError
 from bookwright.model import BookSpec
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
 from bookwright.store.private import private_folder
-from bookwright.web.errors import ERROR_RESPONSES, Conflict
+from bookwright.web.errors import ERROR_RESPONSES
 from bookwright.web.launcher import Launcher
 from bookwright.web.schemas import (
     Approval,
@@ -169,7 +170,7 @@ def pause_book(request: Request, book_id: str) -> Paused:
         running = request_pause(settings_of(request), books, book_id)
     except UsageError as error:
         if not dequeued:
-            raise Conflict(error.message, error.remedy) from None
+            raise Conflict(error.message, remedy=error.remedy) from None
         running = False
     message = (
         "Stops after its current model call" if running else "Not running; marked paused"
@@ -183,12 +184,8 @@ def resume_book(request: Request, book_id: str) -> Started:
     books = books_of(request)
     book = books.get(book_id)
     if book.status == "completed":
-        raise Conflict(f"Book {book_id!r} is already complete", "Export it")
-    if (book.waiting_for or "").startswith("approve:"):
-        raise Conflict(
-            f"Book {book_id!r} is halted at {book.halted_at} for review",
-            f"Approve it with POST /api/books/{book_id}/approve",
-        )
+        raise Conflict(f"Book {book_id!r} is already complete", remedy="Export it")
+    check_resume(book)
     run_id = launcher_of(request).start(book_id, "resume")
     return _started(book_id, "resume", run_id)
 
@@ -209,11 +206,7 @@ def approve_book(
                 "Approve a review with `artifact`, or keep failed chapters with `chapters`",
             )
         return _keep_chapters(books, launcher, book_id, sorted(set(approval.chapters)))
-    if not (book.waiting_for or "").startswith("approve:") or not book.wait_token:
-        raise Conflict(
-            f"Book {book_id!r} is not waiting for approval (status {book.status})",
-            f"See GET /api/books/{book_id}",
-        )
+    check_approve(book, token=True)
     _refuse_busy(books, launcher, book_id)
     if approval is not None and approval.artifact is not None:
         _save_edit(books, book_id, approval.artifact)
@@ -236,7 +229,7 @@ def _keep_chapters(books: Books, launcher: Launcher, book_id: str, chapters: lis
     except ChapterNotFound:
         raise  # 404
     except UsageError as error:  # not stopped on these chapters' failure: 409
-        raise Conflict(error.message, error.remedy) from None
+        raise Conflict(error.message, remedy=error.remedy) from None
     token = books.get(book_id).wait_token
     run_id = launcher.start(book_id, "accept", token, chapters=chapters)
     return _started(book_id, "accept", run_id)
@@ -263,11 +256,7 @@ def retry_chapter(
     asked = retry or ChapterRetry()
     book = books.get(book_id)
     _refuse_busy(books, launcher, book_id)
-    if book.status != "completed":
-        raise Conflict(
-            f"Book {book_id!r} is {book.status}; only a completed book's chapters are retried",
-            f"Finish it first with POST /api/books/{book_id}/resume",
-        )
+    check_retry(book)
     books.check_retry(book_id, number, asked.level)
     run_id = launcher.start(
         book_id,
@@ -358,7 +347,9 @@ def export(
         target = folder / "json" if fmt is ExportFormat.json else folder / f"{book_id}.{fmt}"
         result = export_book(books, book_id, fmt.value, target, version)
         if not result.paths:
-            raise Conflict(f"Book {book_id!r} has nothing to export yet", "Wait for a chapter")
+            raise Conflict(
+                f"Book {book_id!r} has nothing to export yet", remedy="Wait for a chapter"
+            )
         if fmt is ExportFormat.json:
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -18,16 +18,14 @@ from bookwright.errors import (
     BookwrightError,
     ChapterNotFound,
     ConfigError,
+    Conflict,
     InvalidArtifact,
+    Next,
     UsageError,
 )
 from bookwright.llm.errors import redact
 
 log = logging.getLogger("bookwright.web")
-
-
-class Conflict(UsageError):
-    """The request is well formed but the book is not in a state that allows it."""
 
 
 class Unauthorized(UsageError):
@@ -70,6 +68,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def call(step: Next) -> str:
+    """The API's words for a next step (errors.command is the CLI's)."""
+    book = f"/api/books/{step.book_id}"
+    if step.verb == "show":
+        return f"GET {book}/artifacts/{step.what}"
+    if step.verb == "status":
+        return f"GET {book}"
+    return f"POST {book}/{step.verb}"
+
+
+def remedy_of(error: BookwrightError) -> str:
+    """The remedy in the API's words: a conflict's next steps as calls."""
+    if isinstance(error, Conflict) and error.next:
+        return ", then ".join(call(n) for n in error.next)
+    return error.remedy
+
+
 def status_of(error: BookwrightError) -> int:
     for kind, status in STATUS_BY_TYPE:
         if isinstance(error, kind):
@@ -105,7 +120,7 @@ def install(app: FastAPI) -> None:
         status = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return error_response(
-            status, type_name(type(error)), error.message, error.remedy, headers=headers
+            status, type_name(type(error)), error.message, remedy_of(error), headers=headers
         )
 
     @app.exception_handler(RequestValidationError)

@@ -31,6 +31,7 @@ from bookwright.engine.books import Books, writer_alive
 from bookwright.engine.dispatch import RunInfo
 from bookwright.engine.engine import enable_wal
 from bookwright.engine.messages import RetryRequest
+from bookwright.engine.states import Waiting
 from bookwright.errors import EXIT_HALTED, EXIT_OK, BookLocked
 from bookwright.settings import Settings
 from bookwright.store import BookRecord
@@ -77,7 +78,7 @@ def next_command(book: BookRecord, action: str, token: str | None) -> str | None
     once the retry has begun (a new active workflow), it continues it instead of
     starting another.
     """
-    review = (book.waiting_for or "").startswith("approve:")
+    review = Waiting.of(book).review
     if action == "accept":  # keep failed chapters: only while the book waits on them
         if book.status == "failed" and token is not None and book.wait_token == token:
             return "approve"
