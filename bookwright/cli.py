@@ -423,7 +423,7 @@ def _run(
                 accept=accept,
                 edit=edit,
             )
-        code = _report_outcome(report)
+        code = _report_outcome(report, settings.book_dir(book_id))
     except KeyboardInterrupt:
         err.print(f"Interrupted; nothing is lost. Continue with: bookwright resume {book_id}")
         code = EXIT_HALTED
@@ -490,11 +490,20 @@ def _print_warnings(report: StatusReport) -> None:
         )
 
 
-def _report_outcome(report: StatusReport) -> int:
+def _report_outcome(report: StatusReport, folder: Path | None = None) -> int:
     _print_warnings(report)
     book = report.book_id
     why = escape(report.error or "")
     status = report.status.value
+    if status == "completed" and report.job == "review":
+        out.print(
+            f"Review {book} is complete. Read it with `bookwright show {book} report`, "
+            f"or the files review.md, review.json and review-*.svg in {folder or 'its folder'}; "
+            f"the findings alone: `bookwright show {book} findings`.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_OK
     if status == "completed":
         words = sum(c.word_count for c in report.chapters)
         out.print(
@@ -610,9 +619,14 @@ def _print_status(report: StatusReport) -> None:
     if report.chapters:
         out.print(table)
     llm = report.llm
+    work = (
+        f"a review of {report.title}"
+        if report.job == "review"
+        else f"scenes {report.scenes_written}/{report.scenes_total} written, "
+        f"{report.scenes_edited} edited"
+    )
     out.print(
-        f"scenes {report.scenes_written}/{report.scenes_total} written, "
-        f"{report.scenes_edited} edited · {llm.requests_sent} requests, "
+        f"{escape(work)} · {llm.requests_sent} requests, "
         f"{llm.prompt_tokens}+{llm.completion_tokens} tokens, ${llm.cost_usd:.4f}"
         + (f" of ${llm.budget_usd:.2f}" if llm.budget_usd is not None else "")
         + (f" · limit {llm.max_tokens} tokens" if llm.max_tokens is not None else ""),
@@ -875,6 +889,9 @@ app.add_typer(db_app, name="db")
 from bookwright.cli_safety import register  # noqa: E402  (backup, restore, doctor, gc)
 
 register(app)
+from bookwright.cli_review import register as register_review  # noqa: E402  (the review job)
+
+register_review(app)
 
 
 def main() -> None:

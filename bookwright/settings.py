@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bookwright import redaction
@@ -175,6 +175,50 @@ class RetentionSettings(BaseModel):
     )
 
 
+class ReviewNode(BaseModel):
+    """`[review.nodes.NAME]`: a model node of the review's analysis graph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=10, description="What the node looks for, said to the model.")
+    needs: list[str] = Field(default_factory=list, description="Nodes whose findings it reads.")
+    dimension: str = Field(default="", description="The score it counts in (default: its name).")
+
+
+class ReviewSettings(BaseModel):
+    """`[review]`: the `review` job's analysis graph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passage_words: int = Field(
+        default=700, ge=100, le=5000, description="Words of text a model node reads per ask."
+    )
+    node_timeout_s: float = Field(
+        default=3600, gt=0, description="A node stops asking after this long (its findings kept)."
+    )
+    nodes: dict[str, ReviewNode] = Field(default_factory=dict, description="Nodes to add.")
+
+    @model_validator(mode="after")
+    def _acyclic(self) -> ReviewSettings:
+        from graphlib import CycleError, TopologicalSorter
+
+        from bookwright.model.review import BUILTIN_NODES
+
+        known = set(BUILTIN_NODES) | set(self.nodes)
+        for name, node in self.nodes.items():
+            if name in BUILTIN_NODES:
+                raise ValueError(f"{name!r} is a built-in node; give yours another name")
+            for need in node.needs:
+                if need not in known:
+                    raise ValueError(f"node {name!r} needs {need!r}, which is no node")
+        try:
+            TopologicalSorter({n: node.needs for n, node in self.nodes.items()}).prepare()
+        except CycleError as exc:
+            cycle = " -> ".join(exc.args[1])
+            raise ValueError(f"the review nodes form a cycle: {cycle}") from None
+        return self
+
+
 class RateLimit(BaseModel):
     """`[rate_limits.PROVIDER] requests = 500`: a quota shared by every process and worker."""
 
@@ -207,6 +251,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     rate_limits: dict[str, RateLimit] = Field(
         default_factory=dict, description="Per provider (`local`, `openai`, a [providers] name)."
     )

@@ -8,7 +8,7 @@ person: a resume, an approval. Nothing here knows which job (novel, sources, ...
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from dbos import DBOS
 
@@ -27,10 +27,22 @@ from bookwright.errors import (
     PauseRequested,
     ProviderError,
 )
-from bookwright.model import BookSpec, Stage
+from bookwright.model import Stage
 from bookwright.stages import Ask, AskFn
 from bookwright.stages.answers import ask_until_valid
 from bookwright.stages.stand_ins import STAND_IN_KINDS, stand_in
+
+
+class Sampling(Protocol):
+    """What asking reads of a job's spec (a novel's BookSpec, a review's ReviewSpec)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def temperature(self) -> float: ...
+
 
 RESUME_TOPIC = "resume"
 NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
@@ -77,7 +89,7 @@ def stop_and_wait(book_id: str, error: BookwrightError) -> dict[str, Any]:
 
 
 def make_ask(
-    book_id: str, spec: BookSpec, stage: Stage, extra_tags: dict[str, Any] | None = None
+    book_id: str, spec: Sampling, stage: Stage | str, extra_tags: dict[str, Any] | None = None
 ) -> AskFn:
     """The `ask` the stages call: each request one step; failures wait for a resume.
 
@@ -87,7 +99,7 @@ def make_ask(
 
     def call(request: dict[str, Any], question: Ask) -> dict[str, Any]:
         tags = {
-            "stage": stage.value,
+            "stage": str(stage),
             "chapter": question.chapter,
             "scene": question.scene,
             "field": question.label,
@@ -151,7 +163,7 @@ def make_ask(
 
 
 def keep_going(
-    book_id: str, stage: Stage, question: Ask, error: InvalidOutputError, seed: int
+    book_id: str, stage: Stage | str, question: Ask, error: InvalidOutputError, seed: int
 ) -> str:
     """The best answer the model gave (a stand-in for a name, place or title), recorded
     as a warning on the artifact it goes into."""
@@ -164,7 +176,7 @@ def keep_going(
     warning_step(
         book_id,
         {
-            "stage": stage.value,
+            "stage": str(stage),
             "chapter": question.chapter,
             "scene": question.scene,
             "field": question.label,
@@ -178,10 +190,10 @@ def keep_going(
     return value
 
 
-def artifact_of(stage: Stage, question: Ask) -> str:
+def artifact_of(stage: Stage | str, question: Ask) -> str:
     """The artifact an answer goes into (what `bookwright show BOOK NAME` shows)."""
-    if stage is not Stage.chapters:
-        return stage.value
+    if stage != Stage.chapters:
+        return str(question.extra.get("artifact") or stage)
     if question.scene is None or question.label.startswith("scenes."):
         return f"scenelist:{question.chapter}"
     kind = "draft" if question.label in ("write", "continue") else "scene"

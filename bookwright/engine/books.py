@@ -60,10 +60,35 @@ class Books:
         max_tokens: int | None = None,
     ) -> str:
         """Validate everything that can be validated up front, then record the book."""
-        self.check_models(spec.model)  # unknown provider or missing key: no book
+        if spec.checks is None:  # recorded: a book's steps never change under it
+            spec = spec.model_copy(update={"checks": True})
+        return self.record(
+            spec.model_dump(mode="json"),
+            spec.title or "(untitled)",
+            spec.model,
+            book_id,
+            name=spec.title or spec.premise[:30],
+            budget_usd=budget_usd,
+            max_tokens=max_tokens,
+        )
+
+    def record(
+        self,
+        spec: dict[str, Any],
+        title: str,
+        model: str,
+        book_id: str | None,
+        *,
+        name: str,
+        budget_usd: float | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
+        """Record a new book of any job (its spec says which), once its model resolves and
+        its id is free; its folder is made private."""
+        self.check_models(model)  # unknown provider or missing key: no book
         check_limits(budget_usd, max_tokens)
         if book_id is None:
-            book_id = f"{slug(spec.title or spec.premise[:30])}-{secrets.token_hex(3)}"
+            book_id = f"{slug(name)}-{secrets.token_hex(3)}"
         elif not BOOK_ID_PATTERN.fullmatch(book_id):
             raise UsageError(
                 f"Invalid book id {book_id!r}",
@@ -74,12 +99,10 @@ class Books:
                 f"Book {book_id!r} already exists",
                 f"Continue it with `bookwright resume {book_id}`",
             )
-        if spec.checks is None:  # recorded: a book's steps never change under it
-            spec = spec.model_copy(update={"checks": True})
         self.store.create_book(
             book_id,
-            spec.title or "(untitled)",
-            spec.model_dump(mode="json"),
+            title,
+            spec,
             budget_usd=budget_usd,
             max_tokens=max_tokens,
         )

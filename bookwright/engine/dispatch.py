@@ -22,6 +22,7 @@ from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_mes
 from bookwright.engine.states import STOPPED, Waiting, stopped
 from bookwright.engine.workflows import WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound
+from bookwright.jobs import JOBS, job_of
 from bookwright.settings import Settings
 from bookwright.store import BookRecord, Store
 
@@ -148,7 +149,7 @@ def hand_to_workers(
         workflow_id = book.active_workflow or book_workflow_id(book.id)
         state = dispatcher.state(workflow_id)
         if state is None:
-            dispatcher.enqueue(workflow_id, "book", book.id)
+            dispatcher.enqueue(workflow_id, job_of(book.spec).workflow_name, book.id)
         elif state[0] == "CANCELLED":  # taken off the queue earlier: back on it
             dispatcher.client.resume_workflow(workflow_id, queue_name=BOOKS_QUEUE)
     if (
@@ -288,7 +289,7 @@ class WorkerLauncher:
             wf
             for lookup in lookups
             for wf in self.dispatcher.client.list_workflows(
-                name=["book", "retry"],
+                name=[*(job.workflow_name for job in JOBS.values()), "retry"],
                 sort_desc=True,
                 limit=limit,
                 load_input=True,

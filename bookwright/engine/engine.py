@@ -9,7 +9,7 @@ from pathlib import Path
 from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
 
-from bookwright.engine import workflows  # noqa: F401  (registers the workflows)
+import bookwright.jobs  # noqa: F401  (registers every job's workflows)
 from bookwright.engine.runtime import Runtime, set_runtime
 from bookwright.engine.workflows import WORKFLOW_VERSION
 from bookwright.llm import LLMClient

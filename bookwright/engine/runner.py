@@ -14,11 +14,11 @@ from bookwright.engine.engine import Engine
 from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
 from bookwright.engine.states import STOPPED, check_approve, check_resume, check_retry
 from bookwright.engine.workflows import (
-    book_workflow,
     book_workflow_id,
     retry_workflow,
 )
 from bookwright.errors import UsageError
+from bookwright.jobs import job_of
 from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
@@ -117,7 +117,7 @@ def run_book(
             existing = DBOS.get_workflow_status(workflow_id)
             if existing is None:
                 with SetWorkflowID(workflow_id):
-                    handle = DBOS.start_workflow(book_workflow, book_id)
+                    handle = DBOS.start_workflow(job_of(book.spec).workflow, book_id)
             else:
                 handle = DBOS.retrieve_workflow(workflow_id)
         if (

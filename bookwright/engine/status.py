@@ -191,6 +191,7 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         cost=cost_of(requests, sum(int(c["word_count"] or 0) for c in chapters)),
         retries=quality_metrics(store, book.id, requests),
         model=str(spec.get("model", "local")),
+        job=str(spec.get("job") or "novel"),
         error=book.error,
         error_class=book.error_class,
         created_at=book.created_at,

@@ -15,6 +15,7 @@ from bookwright.model.artifacts import (
     SceneText,
     StoryPlan,
 )
+from bookwright.model.review import Findings, ReviewSpec  # registers its artifacts
 from bookwright.model.spec import BookSpec, Stage
 from bookwright.model.status import BookState, ChapterState
 
@@ -26,10 +27,12 @@ __all__ = [
     "ChapterOutline",
     "ChapterState",
     "Character",
+    "Findings",
     "Location",
     "Locations",
     "Manuscript",
     "Outline",
+    "ReviewSpec",
     "SceneList",
     "SceneLists",
     "ScenePlan",

@@ -105,6 +105,7 @@ class StatusReport(BaseModel):
 
     book_id: str
     title: str
+    job: str = "novel"  # the job its spec names: novel, review
     status: BookState
     progress_percentage: float
     current_stage: str | None

@@ -6,6 +6,7 @@ kind of line) and below `stages.answers` (which dispatches `kind="lines"` here).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bookwright.model.text import looks_like_json
@@ -13,15 +14,23 @@ from bookwright.quality.bible import parse_facts
 from bookwright.quality.judge import parse_judge
 from bookwright.stages.asks import Ask
 
+# How each kind of lines ask is read (`extra["lines"]`); a job adds its own kinds here.
+# A reading has `usable` and `canonical()`.
+READERS: dict[str, Callable[[Ask, str], Any]] = {
+    "judge": lambda ask, text: parse_judge(text, ask.variables["text"]),
+    "facts": lambda ask, text: parse_facts(
+        text, ask.variables["text"], ask.variables.get("names", [])
+    ),
+}
+
 
 def parse_answer(ask: Ask, text: str) -> Any:
-    """The parsed reading of an answer to a lines ask (judge or facts)."""
+    """The parsed reading of an answer to a lines ask."""
     kind = ask.extra.get("lines")
-    if kind == "judge":
-        return parse_judge(text, ask.variables["text"])
-    if kind == "facts":
-        return parse_facts(text, ask.variables["text"], ask.variables.get("names", []))
-    raise ValueError(f"not a lines ask: {ask.label} (extra['lines'] is {kind!r})")
+    reader = READERS.get(str(kind))
+    if reader is None:
+        raise ValueError(f"not a lines ask: {ask.label} (extra['lines'] is {kind!r})")
+    return reader(ask, text)
 
 
 def accept_lines(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, str | None]:

@@ -1,0 +1,270 @@
+"""The `review` job: a manuscript read and split, the deterministic nodes finding the
+defects planted in the fixture, the graph's order and cycle refusal, model answers read
+with their quotes checked, findings merged and ranked, and a whole review in process
+(scripted model): a halt at `findings`, a struck finding, the report and its charts."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
+from pydantic import ValidationError
+
+from bookwright.cli_review import start_review
+from bookwright.engine.books import Books
+from bookwright.engine.runner import run_book
+from bookwright.errors import InvalidArtifact, UsageError
+from bookwright.jobs.review.analysis import (
+    critical_path,
+    graph,
+    groups,
+    merge_and_rank,
+    parse_review,
+    passages,
+)
+from bookwright.jobs.review.metrics import MEASURES
+from bookwright.jobs.review.reader import read_manuscript, split_text
+from bookwright.model import Findings
+from bookwright.settings import ReviewSettings, Settings
+from tests.scripted_model import scripted_model
+
+FIXTURE = Path(__file__).parent / "fixtures" / "review" / "salt_lantern.md"
+# What the fixture plants, by node and chapter: every one must be found, nothing else.
+PLANTED = {
+    ("metrics", 5),  # a chapter far under the others
+    ("repetition", 6),  # a paragraph repeated from chapter 2
+    ("repetition", 8),  # a run of stock phrases
+    ("names", 4),  # Tobias vanishes after chapter 4
+    ("continuity", 7),  # Mara's grey eyes turn blue
+    ("pov", 9),  # chapter 9 in the first person
+}
+MECHANICAL = ["metrics", "repetition", "names", "pov", "continuity"]
+
+
+@pytest.fixture(autouse=True)
+def engine() -> Iterator[None]:
+    yield
+    DBOS.destroy()
+
+
+def run_measures(text_file: Path = FIXTURE, target: int | None = None) -> list[dict]:
+    book = read_manuscript(text_file).manuscript
+    results: dict[str, dict] = {}
+    for group in groups(graph(ReviewSettings(), MECHANICAL)):
+        for name in group:
+            results[name] = MEASURES[name](book, target, results)
+    return [f for r in results.values() for f in r["findings"]]
+
+
+def test_the_fixture_is_split_by_its_headings_and_scene_breaks() -> None:
+    read = read_manuscript(FIXTURE)
+    book = read.manuscript
+    assert book.title == "The Salt Lantern" and read.split_by == "headings"
+    assert len(book.chapters) == 11
+    assert book.chapters[0].title == "The Keeper" and len(book.chapters[0].scenes) == 2
+    # The prose is untouched: every paragraph of the file is in the manuscript, in order.
+    body = FIXTURE.read_text(encoding="utf-8").split("## Chapter 1: The Keeper", 1)[1]
+    paragraphs = [
+        p.strip()
+        for p in body.split("\n\n")
+        if p.strip() and not p.startswith("##") and p.strip() != "* * *"
+    ]
+    kept = [p for c in book.chapters for s in c.scenes for p in s.split("\n\n")]
+    assert kept == paragraphs
+
+
+def test_a_plain_text_book_with_a_contents_list_and_licence_is_split_by_chapter_lines() -> None:
+    chapter = "It was a dark night on the moor and the wind was high over the hills. " * 8
+    text = (
+        "The Project Gutenberg eBook of Moor Tales\n\nTitle: Moor Tales\nAuthor: A. Writer\n\n"
+        "*** START OF THE PROJECT GUTENBERG EBOOK MOOR TALES ***\n\nCONTENTS\n\n"
+        "CHAPTER I. The Moor\n\nCHAPTER II. The Inn\n\n"
+        f"CHAPTER I. The Moor\n\n{chapter}\n\n\n"
+        f"CHAPTER II. The Inn\n\n{chapter}\n\n*\u00a0*\u00a0*\n\n{chapter}\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK MOOR TALES ***\n\nLicence text " * 1
+    )
+    read = split_text(text, stem="moor")
+    book = read.manuscript
+    assert read.split_by == "chapter lines"
+    assert [c.title for c in book.chapters] == ["The Moor", "The Inn"]
+    assert book.title == "Moor Tales" and book.author == "A. Writer"
+    assert "Licence" not in book.chapters[-1].scenes[-1]
+    assert any("contents" in n for n in read.notes)
+
+
+def test_a_docx_is_read_through_pandoc(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    for number in (1, 2):
+        document.add_heading(f"Chapter {number}", level=1)
+        document.add_paragraph("The lamp burned all night above the harbour wall. " * 10)
+    path = tmp_path / "draft.docx"
+    document.save(str(path))
+    book = read_manuscript(path).manuscript
+    assert [c.title for c in book.chapters] == ["Chapter 1", "Chapter 2"]
+    assert book.chapters[1].word_count == 90
+
+
+def test_what_cannot_be_reviewed_is_refused_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        read_manuscript(tmp_path / "missing.md")
+    with pytest.raises(UsageError, match="a review reads"):
+        read_manuscript(tmp_path / "book.pages")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 ".encode("latin-1") * 100)
+    with pytest.raises(InvalidArtifact, match="not UTF-8"):
+        read_manuscript(tmp_path / "latin1.txt")
+    (tmp_path / "note.md").write_text("# Ideas\n\nA lighthouse. A diary.\n", encoding="utf-8")
+    with pytest.raises(InvalidArtifact, match="a review needs at least 50"):
+        read_manuscript(tmp_path / "note.md")
+    (tmp_path / "broken.docx").write_bytes(b"not a zip file at all")
+    with pytest.raises(InvalidArtifact, match="could not be read as docx"):
+        read_manuscript(tmp_path / "broken.docx")
+
+
+def test_the_checks_that_need_no_model_find_every_planted_defect_and_nothing_else() -> None:
+    found = run_measures()
+    assert {(f["node"], f["chapter"]) for f in found} == PLANTED
+    colour = next(f for f in found if f["node"] == "continuity")
+    assert "blue" in colour["problem"] and "grey in chapter 1" in colour["problem"]
+    assert colour["quote"] in FIXTURE.read_text(encoding="utf-8")
+
+
+def test_a_target_length_flags_the_short_book_and_the_short_chapter() -> None:
+    found = run_measures(target=11 * 400)
+    lengths = [f for f in found if f["node"] == "metrics"]
+    assert any("for a target of 4400" in f["problem"] for f in lengths)
+    assert {f.get("chapter") for f in lengths} >= {5}
+
+
+def test_the_graph_runs_needs_first_and_refuses_a_cycle_naming_it() -> None:
+    nodes = graph(ReviewSettings())
+    order = [n for group in groups(nodes) for n in group]
+    for name, node in nodes.items():
+        assert all(order.index(need) < order.index(name) for need in node.needs)
+    assert set(groups(nodes)[0]) == {"metrics", "repetition", "names", "pov"}
+    path, seconds = critical_path(nodes, {"metrics": 1, "structure": 5, "theme": 2, "names": 3})
+    assert path == ["metrics", "structure", "theme"] and seconds == 8
+    custom = ReviewSettings(nodes={"ending": {"prompt": "the ending's payoff", "needs": ["theme"]}})
+    assert "ending" in graph(custom) and groups(graph(custom))[-1] == ["ending"]
+    with pytest.raises(ValidationError, match=r"cycle: (a -> b -> a|b -> a -> b)"):
+        ReviewSettings(
+            nodes={
+                "a": {"prompt": "first custom node", "needs": ["b"]},
+                "b": {"prompt": "second custom node", "needs": ["a"]},
+            }
+        )
+    with pytest.raises(ValidationError, match="needs 'nowhere'"):
+        ReviewSettings(nodes={"a": {"prompt": "first custom node", "needs": ["nowhere"]}})
+
+
+def test_a_model_answer_keeps_real_quotes_and_drops_invented_ones() -> None:
+    text = "Mara climbed the tower stairs with the oil can. The beam swung out over the reef."
+    reading = parse_review(
+        '1. major | "climbed the tower stairs" | nothing happens here | cut to the storm\n'
+        '- critical | "a quote nobody wrote" | invented | none\n'
+        'minor | "The beam swung out" | flat verb, fix: show the light\n'
+        "An aside with no quote at all",
+        text,
+    )
+    assert [p["quote"] for p in reading.problems] == [
+        "climbed the tower stairs",
+        "The beam swung out",
+    ]
+    assert reading.problems[0] == {
+        "severity": "major",
+        "quote": "climbed the tower stairs",
+        "problem": "nothing happens here",
+        "fix": "cut to the storm",
+    }
+    assert reading.problems[1]["fix"] == "show the light"
+    assert len(reading.dropped) == 2
+    assert parse_review(reading.canonical(), text).problems == reading.problems
+    assert parse_review("NONE", text).usable and not parse_review("", text).usable
+
+
+def test_findings_about_one_passage_are_merged_and_ranked_by_severity_and_nodes() -> None:
+    found = [
+        {"node": "style", "category": "style", "severity": "minor", "chapter": 2,
+         "quote": "the sea was grey", "problem": "flat"},
+        {"node": "pacing", "category": "pacing", "severity": "major", "chapter": 1,
+         "quote": "she waited and waited", "problem": "drags"},
+        {"node": "structure", "category": "structure", "severity": "minor", "chapter": 2,
+         "quote": "The sea was grey.", "problem": "no turn"},
+        {"node": "names", "category": "characters", "severity": "critical", "chapter": 3,
+         "problem": "Tobias vanishes"},
+    ]  # fmt: skip
+    ranked = merge_and_rank(found, {"style": "style", "pacing": "pacing"})
+    assert [f.problem.split(";")[0] for f in ranked] == ["Tobias vanishes", "drags", "flat"]
+    merged = ranked[-1]
+    assert merged.nodes == ["style", "structure"] and "structure: no turn" in merged.problem
+    assert [f.id for f in ranked] == ["F1", "F2", "F3"]
+
+
+def test_a_passage_is_bounded_and_cut_at_paragraph_ends() -> None:
+    text = "\n\n".join(f"Paragraph {i} " + "word " * 48 for i in range(10))
+    pieces = passages(text, 120)
+    assert all(len(p.split()) <= 120 for p in pieces) and len(pieces) == 5
+    assert "\n\n".join(pieces) == text
+
+
+def _reply(prompt: str) -> str:
+    """A model node's answer: one real quote from the passage and one invented."""
+    if "List the problems of this passage" not in prompt:
+        return "NONE"
+    passage = prompt.split("a passage:\n", 1)[1].split("\n\nList the problems", 1)[0]
+    words = re.sub(r"[\"“”]", "", passage).split()[:5]
+    return (
+        f'major | "{" ".join(words)}" | the opening is slow | start with the action\n'
+        'critical | "words that are in no chapter" | invented | none'
+    )
+
+
+def test_a_review_halts_at_its_findings_and_the_report_leaves_out_struck_ones(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    books = Books(settings)
+    options = {
+        "title": None,
+        "genre": "mystery",
+        "target_words": None,
+        "themes": ["memory"],
+        "audience": "",
+        "model": "fn:x",
+        "seed": 1,
+        "nodes": [*MECHANICAL, "pacing"],
+        "pause_at": ["findings"],
+    }
+    with scripted_model(_reply) as prompts:
+        review_id, summary = start_review(books, str(FIXTURE), options, "r")
+        assert "11 chapters, 16 scenes" in summary
+        report = run_book(settings, review_id)
+        assert report.status.value == "halted" and report.halted_at == "findings"
+        findings = Findings.model_validate(books.store.get_artifact("r", "findings")[1])
+        paced = [f for f in findings.findings if "pacing" in f.nodes]
+        assert len(paced) == 11  # one per chapter: each real quote kept, each invented dropped
+        assert all(f.quote and f.scene == 1 and f.paragraph == 1 for f in paced)
+        struck = findings.findings[0].model_copy(update={"struck": True})
+        edited = Findings(findings=[struck, *findings.findings[1:]])
+        edit_file = tmp_path / "findings.json"
+        edit_file.write_text(edited.model_dump_json(), encoding="utf-8")
+        report = run_book(settings, "r", approve=True, edit=books.read_edit("r", edit_file))
+    assert report.status.value == "completed" and report.job == "review"
+    assert all(len(p) < 6000 for p in prompts)  # a passage at a time, never the book
+    folder = settings.book_dir("r")
+    data = json.loads((folder / "review.json").read_text(encoding="utf-8"))
+    assert [f["id"] for f in data["struck"]] == [struck.id]
+    assert struck.id not in {f["id"] for f in data["findings"]}
+    assert set(data["scores"]) == {"characters", "pacing", "style", "continuity", "overall"}
+    runs = {r["name"]: r for r in data["nodes"]}
+    assert runs["pacing"]["asks"] == 11 and runs["pacing"]["needs"] == ["metrics"]
+    assert data["critical_path"]["nodes"][-1] in runs
+    markdown = (folder / "review.md").read_text(encoding="utf-8")
+    assert "Chapter 5 has 40 words" in markdown and f"~~{struck.id}" in markdown
+    for chart in ("review-scores.svg", "review-pacing.svg", "review-cast.svg"):
+        assert (folder / chart).read_text(encoding="utf-8").startswith("<svg")
