@@ -268,3 +268,23 @@ def test_a_review_halts_at_its_findings_and_the_report_leaves_out_struck_ones(
     assert "Chapter 5 has 40 words" in markdown and f"~~{struck.id}" in markdown
     for chart in ("review-scores.svg", "review-pacing.svg", "review-cast.svg"):
         assert (folder / chart).read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_titles_on_the_line_after_numerals_and_parts_are_read_as_authors_write_them() -> None:
+    para = "Alice was beginning to get very tired of sitting by her sister on the bank. " * 6
+    classic = (
+        "CONTENTS\n\n CHAPTER I.     Down the Rabbit-Hole\n CHAPTER II.    The Pool of Tears\n\n\n"
+        f"CHAPTER I.\nDown the Rabbit-Hole\n\n{para}\n\n{para}\n\nCHAPTER II.\nThe Pool of Tears"
+        f"\n\n{para}\n"
+    )
+    book = split_text(classic).manuscript
+    assert [c.title for c in book.chapters] == ["Down the Rabbit-Hole", "The Pool of Tears"]
+    assert book.chapters[0].scenes == [f"{para.strip()}\n\n{para.strip()}"]
+    numbered = split_text("\n\n".join(f"{n}\n\n{para}" for n in ("I.", "II.", "III.")))
+    assert numbered.split_by == "numbered lines" and len(numbered.manuscript.chapters) == 3
+    parts = split_text(
+        f"# Part One\n\n## Chapter 1\n\n{para}\n\n## Chapter 2\n\n{para}\n\n"
+        f"# Part Two\n\n## Chapter 3\n\n{para}"
+    ).manuscript
+    assert [c.title for c in parts.chapters] == ["Chapter 1", "Chapter 2", "Chapter 3"]
+    assert all("Part" not in s for c in parts.chapters for s in c.scenes)

@@ -33,6 +33,7 @@ _CHAPTER_LINE = re.compile(
 _BREAK = re.compile(
     r"^\s*(?:(?:[*]\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,}|#|[~•·◆❖§⁂]+(?:\s*[~•·◆❖§⁂])*)\s*$"
 )
+_NUMERAL_LINE = re.compile(r"^\s*(?:[IVXLC]{1,7}|\d{1,3})\.?\s*$")
 _GUTENBERG_START = re.compile(r"^\*\*\*\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.M | re.I)
 _GUTENBERG_END = re.compile(r"^\*\*\*\s*END OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.M | re.I)
 _TITLE_LINE = re.compile(r"^Title:\s*(.+)$", re.M)
@@ -167,21 +168,57 @@ def split_text(
 
 
 def _headings(lines: list[str]) -> tuple[list[tuple[int, str]], str, str]:
-    """(line index, heading text) of each chapter, how they were found, and a book title."""
-    atx = [(i, m) for i, line in enumerate(lines) if (m := _ATX.match(line))]
+    """(line index, heading text) of each chapter, how they were found, and a book title.
+
+    Markdown headings: the level whose headings say "Chapter ..." (else the level with
+    the most headings, `#` on a tie); a lone `#` above them is the book's title.
+    Plain text: "Chapter 12" / "CHAPTER XII." / "Prologue" lines, else lines holding only
+    a number or a Roman numeral ("IV."), each a line of its own after a blank line; a
+    short line right after one (no end punctuation) is that chapter's title.
+    """
+    atx = [
+        (i, len(m.group(1)), m.group(2)) for i, line in enumerate(lines) if (m := _ATX.match(line))
+    ]
     if atx:
-        ones = [(i, m.group(2)) for i, m in atx if len(m.group(1)) == 1]
-        twos = [(i, m.group(2)) for i, m in atx if len(m.group(1)) == 2]
-        if len(ones) >= 2:
-            return ones, "headings", ""
-        if twos:
-            return twos, "headings", ones[0][1] if ones and ones[0][0] < twos[0][0] else ""
-        if ones:
-            return ones, "headings", ""
-    found = [(i, line.strip()) for i, line in enumerate(lines) if _CHAPTER_LINE.match(line)]
-    # A chapter line is a line of its own: short, with a blank line (or the start) above it.
-    found = [(i, h) for i, h in found if len(h) <= 120 and (i == 0 or not lines[i - 1].strip())]
-    return found, "chapter lines", ""
+        by_level = {n: [(i, t) for i, level, t in atx if level == n] for n in (1, 2, 3)}
+        chaptered = [n for n in (1, 2, 3) if any(_CHAPTER_LINE.match(t) for _, t in by_level[n])]
+        level = chaptered[0] if chaptered else max((1, 2), key=lambda n: (len(by_level[n]), -n))
+        chosen = by_level[level]
+        if chosen:
+            ones = by_level[1]
+            title = ones[0][1] if level > 1 and len(ones) == 1 and ones[0][0] < chosen[0][0] else ""
+            return chosen, "headings", title
+    for pattern, how in ((_CHAPTER_LINE, "chapter lines"), (_NUMERAL_LINE, "numbered lines")):
+        found = [
+            i
+            for i, line in enumerate(lines)
+            if pattern.match(line)
+            and len(line.strip()) <= 120
+            and (i == 0 or not lines[i - 1].strip())
+        ]
+        if len(found) >= (1 if how == "chapter lines" else 3):
+            return [(i, _with_title(lines, i)) for i in found], how, ""
+    return [], "", ""
+
+
+def _with_title(lines: list[str], index: int) -> str:
+    """The heading, with the title on the line after it when it has one: the line is
+    then blanked, so it is not read as the chapter's first paragraph."""
+    heading = lines[index].strip()
+    after = lines[index + 1].strip() if index + 1 < len(lines) else ""
+    if not after and index + 2 < len(lines) and _CHAPTER_LINE.match(heading):
+        after = lines[index + 2].strip()
+        index += 1
+    if (
+        after
+        and len(after.split()) <= 10
+        and after[-1:] not in '.!?,;:"”’'
+        and not _BREAK.match(after)
+        and (index + 2 >= len(lines) or not lines[index + 2].strip())
+    ):
+        lines[index + 1] = ""
+        return f"{heading.rstrip('.')}: {after}"
+    return heading
 
 
 def _chapter_title(heading: str, number: int) -> str:
@@ -200,7 +237,7 @@ def _scenes(lines: list[str]) -> list[str]:
     scenes: list[str] = []
     current: list[str] = []
     for line in [*lines, "***"]:
-        if _BREAK.match(line):
+        if _BREAK.match(line) or _ATX.match(line):  # a heading inside a chapter: a section
             text = _paragraphs(current)
             if text:
                 scenes.append(text)
