@@ -288,3 +288,35 @@ def test_titles_on_the_line_after_numerals_and_parts_are_read_as_authors_write_t
     ).manuscript
     assert [c.title for c in parts.chapters] == ["Chapter 1", "Chapter 2", "Chapter 3"]
     assert all("Part" not in s for c in parts.chapters for s in c.scenes)
+
+
+def test_the_dashboard_and_the_api_show_a_finished_review(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from bookwright.web.app import create_app
+
+    settings = Settings(home=tmp_path / "home")
+    books = Books(settings)
+    options = {
+        "title": "Salt",
+        "genre": "",
+        "target_words": None,
+        "themes": [],
+        "audience": "",
+        "model": "local",  # recorded, never called: every node here needs no model
+        "seed": 1,
+        "nodes": MECHANICAL,
+        "pause_at": [],
+    }
+    start_review(books, str(FIXTURE), options, "plain")
+    assert run_book(settings, "plain").status.value == "completed"
+    DBOS.destroy()
+    assert books.store.requests("plain") == []
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        page = client.get("/books/plain")
+        assert page.status_code == 200 and page.text.count("<svg") == 4
+        assert "Tobias appears in chapters 1-4" in page.text
+        status = client.get("/api/books/plain").json()
+        assert status["job"] == "review" and status["status"] == "completed"
+        findings = client.get("/api/books/plain/artifacts/findings").json()
+        assert {(f["node"], f["chapter"]) for f in findings["findings"]} == PLANTED

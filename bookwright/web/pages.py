@@ -75,8 +75,26 @@ def book_page(request: Request, book_id: str) -> HTMLResponse:
             "formats": [f.value for f in ExportFormat],
             "review": review_artifact(report.halted_at),
             "artifacts": _artifact_names(books, book_id),
+            **_review_report(books, book_id, report.job),
         },
     )
+
+
+def _review_report(books: Books, book_id: str, job: str) -> dict[str, Any]:
+    """A finished review's report and its charts (SVG drawn by the browser, inline)."""
+    if job != "review":
+        return {}
+    found = books.store.get_artifact(book_id, "report")
+    if found is None:
+        return {}
+    from markupsafe import Markup
+
+    from bookwright.jobs.review.report import svg_charts
+
+    report = found[1]
+    # The charts are built from numbers and html-escaped names (jobs/review/report.py).
+    charts = {name: Markup(svg) for name, svg in svg_charts(report).items()}
+    return {"review_report": report, "review_charts": charts}
 
 
 @router.get("/books/{book_id}/review", response_class=HTMLResponse)
