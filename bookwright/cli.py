@@ -118,6 +118,20 @@ def write(
         int | None, typer.Option(help="Chapters drafted at once (default 1: in order).")
     ] = None,
     strict: StrictOpt = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(help="A folder of interviews, transcripts and notes: a book from sources."),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="With --sources: memoir, oral-history, biography, history, report."),
+    ] = None,
+    words_per_chapter: Annotated[
+        int | None, typer.Option(help="With --sources: words per chapter.")
+    ] = None,
+    order: Annotated[
+        str | None, typer.Option(help="With --sources: chronology or centrality.")
+    ] = None,
     budget_usd: BudgetOpt = None,
     max_tokens: MaxTokensOpt = None,
     detach: Annotated[
@@ -153,6 +167,19 @@ def write(
         }
         values.update({k: v for k, v in flags.items() if v is not None})
         values.setdefault("model", settings.default_model)
+        more = {"sources": sources, "kind": kind, "words_per_chapter": words_per_chapter}
+        values.update({k: str(v) if k == "sources" else v for k, v in more.items() if v})
+        if order:
+            values["order"] = order
+        if values.get("sources"):  # a book from sources: another job, the same engine
+            from bookwright.cli_sources import start_sources
+
+            new_id, summary = start_sources(
+                _books(settings), values, book_id, budget_usd=budget_usd, max_tokens=max_tokens
+            )
+            out.print(f"Book id: [bold]{new_id}[/]", highlight=False)
+            out.print(escape(summary), highlight=False, soft_wrap=True)
+            _run(settings, new_id)
         if "premise" not in values:
             raise UsageError("No premise given", "Pass --premise TEXT or a spec file with premise")
         spec = _validate_spec(values)
@@ -607,6 +634,8 @@ def _print_status(report: StatusReport) -> None:
             highlight=False,
         )
     _print_warnings(report)
+    for notice in report.notices:
+        out.print(f"note: {escape(notice)}", highlight=False, soft_wrap=True)
     table = Table("#", "title", "status", "words", "retries")
     for c in report.chapters:
         table.add_row(

@@ -137,6 +137,22 @@ def quality_metrics(store: Store, book_id: str, requests: list[dict[str, Any]]) 
     return retries
 
 
+def _notices(store: Store, book_id: str, job: str) -> list[str]:
+    """A book from sources: the files it could not read (and why), its open questions."""
+    if job != "sources":
+        return []
+    out = []
+    found = store.get_artifact(book_id, "sources")
+    for file in (found[1].get("files", []) if found else []):
+        if file.get("error"):
+            out.append(f"{file['name']} not read: {file['error']}")
+    asked = store.get_artifact(book_id, "questions")
+    count = len(asked[1].get("questions", [])) if asked else 0
+    if count:
+        out.append(f"{count} questions for the author: `bookwright show {book_id} questions`")
+    return out
+
+
 def book_status(store: Store, book: BookRecord) -> StatusReport:
     spec = book.spec
     names = set(store.artifact_names(book.id))
@@ -192,6 +208,7 @@ def book_status(store: Store, book: BookRecord) -> StatusReport:
         retries=quality_metrics(store, book.id, requests),
         model=str(spec.get("model", "local")),
         job=str(spec.get("job") or "novel"),
+        notices=_notices(store, book.id, str(spec.get("job") or "novel")),
         error=book.error,
         error_class=book.error_class,
         created_at=book.created_at,

@@ -14,6 +14,7 @@ from typing import Any
 
 from bookwright.engine.workflows import book_workflow
 from bookwright.jobs.review.workflow import review_workflow
+from bookwright.jobs.sources.workflow import sources_workflow
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Job:
 JOBS: dict[str, Job] = {
     "novel": Job("novel", book_workflow, "book", True),
     "review": Job("review", review_workflow, "review", False),
+    "sources": Job("sources", sources_workflow, "sources", False),
 }
 
 

@@ -16,6 +16,7 @@ from bookwright.model.artifacts import (
     StoryPlan,
 )
 from bookwright.model.review import Findings, ReviewSpec  # registers its artifacts
+from bookwright.model.sources import SourcesSpec, Storyline  # registers its artifacts
 from bookwright.model.spec import BookSpec, Stage
 from bookwright.model.status import BookState, ChapterState
 
@@ -37,6 +38,8 @@ __all__ = [
     "SceneLists",
     "ScenePlan",
     "SceneText",
+    "SourcesSpec",
     "Stage",
     "StoryPlan",
+    "Storyline",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class BookState(StrEnum):
@@ -105,7 +105,8 @@ class StatusReport(BaseModel):
 
     book_id: str
     title: str
-    job: str = "novel"  # the job its spec names: novel, review
+    job: str = "novel"  # the job its spec names: novel, review, sources
+    notices: list[str] = Field(default_factory=list)  # what the job wants a person to see
     status: BookState
     progress_percentage: float
     current_stage: str | None

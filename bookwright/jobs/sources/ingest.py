@@ -1,0 +1,209 @@
+"""A folder of interviews, transcripts and notes, as chunks with stable ids.
+
+`.txt` and `.md` are read as they are; `.vtt` and `.srt` through webvtt-py (speakers from
+`<v Name>` or a `Name:` prefix, times kept); `.docx`, `.pdf` and `.html` through
+markitdown. A turn of one speaker is cut into chunks of at most CHUNK_WORDS words at
+sentence ends. A chunk's id hashes its file's name, speaker and text, so reading the
+folder again gives the same ids, and only new or changed files are read again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from bookwright.errors import UsageError
+from bookwright.model.sources import Chunk, SourceFile, SourceIndex
+
+TEXT = {".txt", ".md", ".markdown"}
+CAPTIONS = {".vtt", ".srt"}
+CONVERTED = {".docx", ".pdf", ".html", ".htm"}
+SUFFIXES = sorted(TEXT | CAPTIONS | CONVERTED)
+CHUNK_WORDS = 120
+_SPEAKER = re.compile(
+    r"^\s*(?:\*\*|__)?(?P<name>[A-Z][A-Za-z.'’ -]{0,40}?)"
+    r"(?::(?:\*\*|__)|(?:\*\*|__)?:)\s+(?P<text>\S.*)$"
+)
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
+_NOT_SPEAKERS = {"note", "notes", "date", "place", "location", "subject", "title", "source", "re"}
+
+
+def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
+    """Every readable source in `folder` (not in subfolders' hidden files), as chunks.
+    Raises a UsageError, before anything is recorded, when nothing in it can be read."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder", "Give --sources the folder of your material")
+    known = {f.name: f for f in previous.files} if previous else {}
+    kept: dict[str, list[Chunk]] = {}
+    for chunk in previous.chunks if previous else []:
+        kept.setdefault(chunk.file, []).append(chunk)
+    files: list[SourceFile] = []
+    chunks: list[Chunk] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in Path(name).parts):
+            continue
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
+            files.append(
+                SourceFile(
+                    name=name, sha256="", error=f"not a source format ({suffix or 'no suffix'})"
+                )
+            )
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            files.append(
+                SourceFile(name=name, sha256="", error=f"cannot be read: {exc.strerror or exc}")
+            )
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        if name in known and known[name].sha256 == digest and not known[name].error:
+            files.append(known[name])
+            chunks += kept.get(name, [])
+            continue
+        try:
+            found = read_source(path, name, raw)
+        except (ValueError, UnicodeDecodeError, RuntimeError, OSError) as exc:
+            files.append(SourceFile(name=name, sha256=digest, error=_reason(exc)))
+            continue
+        if not found:
+            files.append(SourceFile(name=name, sha256=digest, error="holds no text"))
+            continue
+        files.append(SourceFile(name=name, sha256=digest, chunks=len(found)))
+        chunks += found
+    if not chunks:
+        listed = "; ".join(f"{f.name}: {f.error}" for f in files[:5]) or "it is empty"
+        raise UsageError(
+            f"Nothing in {folder} can be read as a source ({listed})",
+            f"Put .txt, .md, .vtt, .srt, .docx, .pdf or .html files in it ({', '.join(SUFFIXES)})",
+        )
+    return SourceIndex(files=files, chunks=chunks)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def read_source(path: Path, name: str, raw: bytes) -> list[Chunk]:
+    suffix = path.suffix.lower()
+    if suffix in CAPTIONS:
+        return _captions(path, name)
+    if suffix in TEXT:
+        text = raw.decode("utf-8-sig")
+    else:
+        from markitdown import MarkItDown  # docx, pdf, html: the converter of the field
+
+        try:
+            text = MarkItDown(enable_plugins=False).convert(str(path)).text_content
+        except Exception as exc:  # markitdown wraps each converter's own errors
+            raise ValueError(
+                f"could not be converted: {' '.join(str(exc).split())[:160]}"
+            ) from None
+        if text.lstrip().startswith(("%PDF", "PK\x03\x04")) or "\x00" in text:
+            # markitdown falls back to reading the bytes as text when its converter fails
+            raise ValueError(f"could not be read as {suffix[1:].upper()} (damaged, or not one)")
+    return _turns(name, text.replace("\r\n", "\n").split("\n"))
+
+
+def _speaker(line: str) -> tuple[str, str] | None:
+    match = _SPEAKER.match(line)
+    if not match or match.group("name").strip().casefold() in _NOT_SPEAKERS:
+        return None
+    return _name(match.group("name")), match.group("text").strip()
+
+
+def _name(raw: str) -> str:
+    """ "ADA LIND" and "Ada Lind" are one speaker."""
+    raw = " ".join(raw.split())
+    return raw.title() if raw.isupper() and len(raw) > 2 else raw
+
+
+def _turns(name: str, lines: list[str]) -> list[Chunk]:
+    """Speaker turns (a `Name:` line starts one; other lines continue it), then chunks."""
+    turns: list[tuple[str, int, int, list[str]]] = []
+    speaker, start, body = "", 0, []  # type: str, int, list[str]
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip().lstrip("#>").strip()
+        said = _speaker(stripped)
+        if said is not None:
+            if body:
+                turns.append((speaker, start, number - 1, body))
+            speaker, start, body = said[0], number, [said[1]]
+        elif stripped:
+            if not body:
+                start = number
+            body.append(stripped)
+        elif body and not speaker:  # a blank line ends a paragraph of unattributed notes
+            turns.append((speaker, start, number - 1, body))
+            body = []
+    if body:
+        turns.append((speaker, start, len(lines), body))
+    chunks: list[Chunk] = []
+    for who, first, last, parts in turns:
+        for piece in _pieces(" ".join(parts)):
+            chunks.append(_chunk(name, f"lines {first}-{last}", who, piece, chunks))
+    return chunks
+
+
+def _captions(path: Path, name: str) -> list[Chunk]:
+    import webvtt  # WebVTT and SubRip
+
+    try:
+        cues = (
+            webvtt.from_srt(str(path)) if path.suffix.lower() == ".srt" else webvtt.read(str(path))
+        )
+    except Exception as exc:  # webvtt raises its own MalformedFileError / MalformedCaptionError
+        raise ValueError(f"not a valid caption file: {' '.join(str(exc).split())[:160]}") from None
+    turns: list[tuple[str, str, str, list[str]]] = []
+    for cue in list(cues):  # type: ignore[call-overload]
+        text = " ".join(cue.text.split())
+        if not text:
+            continue
+        voice = getattr(cue, "voice", None)
+        said = _speaker(text)
+        who = _name(voice) if voice else (said[0] if said else (turns[-1][0] if turns else ""))
+        text = said[1] if said and not voice else text
+        if turns and turns[-1][0] == who:
+            turns[-1] = (who, turns[-1][1], cue.end[:8], [*turns[-1][3], text])
+        else:
+            turns.append((who, cue.start[:8], cue.end[:8], [text]))
+    chunks: list[Chunk] = []
+    for who, start, end, parts in turns:
+        for piece in _pieces(" ".join(parts)):
+            chunks.append(_chunk(name, f"{start}-{end}", who, piece, chunks))
+    return chunks
+
+
+def _pieces(text: str) -> list[str]:
+    """At most CHUNK_WORDS words each, cut at sentence ends (a longer sentence alone)."""
+    out: list[str] = []
+    current: list[str] = []
+    count = 0
+    for sentence in _SENTENCE_END.split(text.strip()):
+        size = len(sentence.split())
+        if current and count + size > CHUNK_WORDS:
+            out.append(" ".join(current))
+            current, count = [], 0
+        current.append(sentence)
+        count += size
+    if current:
+        out.append(" ".join(current))
+    return [p for p in out if p.strip()]
+
+
+def _chunk(file: str, position: str, speaker: str, text: str, earlier: list[Chunk]) -> Chunk:
+    digest = hashlib.sha256(f"{file}\0{speaker}\0{text}".encode()).hexdigest()[:8]
+    chunk_id = f"c{digest}"
+    twins = sum(1 for c in earlier if c.id.split("-")[0] == chunk_id)
+    return Chunk(
+        id=f"{chunk_id}-{twins + 1}" if twins else chunk_id,
+        file=file,
+        position=position,
+        speaker=speaker,
+        text=text,
+    )

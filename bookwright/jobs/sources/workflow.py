@@ -1,0 +1,148 @@
+"""The `sources` job's durable workflow: the storyline (a pause point), then each chapter
+written from its own chunks and cited, the open questions, and the manuscript with its
+notes. Deterministic like every workflow: the store, the model and time only in steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbos import DBOS
+
+from bookwright.engine.asking import NOT_WAITING, make_ask, wait_for_message
+from bookwright.engine.states import approve_topic
+from bookwright.engine.steps import (
+    book_state_step,
+    chapter_state_step,
+    init_chapters_step,
+    load_artifact_step,
+    load_spec_step,
+    save_artifact_step,
+    warning_step,
+    write_file_step,
+)
+from bookwright.export.markdown import to_markdown
+from bookwright.jobs.sources.grounding import (
+    CITE,
+    chapter_ask,
+    footnoted,
+    notes_of,
+    sources_list,
+)
+from bookwright.jobs.sources.storyline import build_storyline, open_questions
+from bookwright.model import Chapter, Manuscript
+from bookwright.model.sources import Questions, SourceIndex, SourcesSpec, Storyline
+
+WORKFLOW_NAME = "sources"
+
+
+@DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
+def sources_workflow(book_id: str) -> str:
+    spec = SourcesSpec.model_validate(load_spec_step(book_id))
+    book_state_step(book_id, status="processing", error=None, error_class=None)
+    index = SourceIndex.model_validate(load_artifact_step(book_id, "sources"))
+    book_state_step(book_id, current_stage="storyline")
+    if load_artifact_step(book_id, "storyline") is None:
+        save_artifact_step(
+            book_id, "storyline", build_storyline(index, spec).model_dump(mode="json")
+        )
+    if "storyline" in spec.pause_at:
+        wait_for_message(
+            book_id, approve_topic("storyline"), status="halted", halted_at="storyline"
+        )
+        book_state_step(book_id, status="processing", halted_at=None, **NOT_WAITING)
+    storyline = Storyline.model_validate(load_artifact_step(book_id, "storyline"))
+    init_chapters_step(
+        book_id,
+        [
+            {
+                "number": c.number,
+                "title": c.title,
+                "depends_on": c.depends_on,
+                "target_words": spec.words_per_chapter,
+            }
+            for c in storyline.chapters
+        ],
+    )
+    book_state_step(book_id, current_stage="chapters")
+    ask = make_ask(book_id, spec, "sources")
+    known = [c.id for c in index.chunks]
+    speakers = sorted({c.speaker for c in index.chunks if c.speaker})
+    nodes = {n.id: n for n in storyline.nodes}
+    chapters: list[Chapter] = []
+    for planned in storyline.chapters:  # numbered so that needs come first
+        name = f"chapter:{planned.number}"
+        data = load_artifact_step(book_id, name)
+        if data is None:
+            chapter_state_step(book_id, planned.number, status="in_progress")
+            chunks = [c for c in (index.chunk(i) for i in planned.chunks) if c is not None]
+            summary = nodes[planned.node].summary
+            question = chapter_ask(planned, chunks, spec, known, summary, speakers)
+            text = ask(question)
+            if text == question.fallback:
+                warning_step(book_id, _edited_from_sources(planned.number))
+            chapter = Chapter(
+                number=planned.number,
+                title=planned.title,
+                scenes=[p for p in text.split("\n\n") if p.strip()] or [text],
+            )
+            save_artifact_step(book_id, name, chapter.model_dump(mode="json"))
+            data = chapter.model_dump(mode="json")
+        chapter = Chapter.model_validate(data)
+        words = len(CITE.sub(" ", " ".join(chapter.scenes)).split())
+        chapter_state_step(book_id, planned.number, status="completed", word_count=words)
+        chapters.append(chapter)
+    book_state_step(book_id, current_stage="questions")
+    questions = open_questions(index, storyline)
+    save_artifact_step(book_id, "questions", questions.model_dump(mode="json"))
+    manuscript = with_notes(spec, chapters, index, questions)
+    save_artifact_step(book_id, "manuscript", manuscript.model_dump(mode="json"))
+    write_file_step("manuscript.md", book_id, to_markdown(manuscript))
+    book_state_step(book_id, status="completed", current_stage=None)
+    return "completed"
+
+
+def _edited_from_sources(number: int) -> dict[str, Any]:
+    return {
+        "stage": "sources",
+        "chapter": number,
+        "scene": None,
+        "field": f"sources.chapter.{number}",
+        "artifact": f"chapter:{number}",
+        "check": "no answer kept enough cited, supported sentences",
+        "kept": "stand_in",
+        "value": "the chapter is edited from its sources (their words, attributed and cited)",
+        "attempts": 3,
+    }
+
+
+def with_notes(
+    spec: SourcesSpec, chapters: list[Chapter], index: SourceIndex, questions: Questions
+) -> Manuscript:
+    """The book as exported: citations as numbered notes, then the questions the sources
+    leave open and the list of sources (with the notes' text) as closing chapters."""
+    numbering: dict[str, int] = {}
+    body = [
+        c.model_copy(update={"scenes": [footnoted(s, index, numbering) for s in c.scenes]})
+        for c in chapters
+    ]
+    number = len(body) + 1
+    if questions.questions:
+        asked = [
+            f"{q.text} ({q.why})"
+            + (f" Chapters {', '.join(map(str, q.chapters))}." if q.chapters else "")
+            for q in questions.questions
+        ]
+        body.append(Chapter(number=number, title="Questions for the author", scenes=asked))
+        number += 1
+    closing = ["\n".join(sources_list(index))]
+    notes = notes_of(numbering, index)
+    if notes:
+        closing.append("\n\n".join(notes))
+    body.append(Chapter(number=number, title="Sources", scenes=closing))
+    return Manuscript(
+        title=spec.title,
+        author=spec.author,
+        language=spec.language,
+        genre=spec.kind.replace("-", " "),
+        chapters=body,
+    )

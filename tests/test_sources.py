@@ -1,0 +1,206 @@
+"""The `sources` job: a folder of interviews read into chunks with stable ids, the
+storyline and its questions, grounded writing (bad citations, misquotes and unsupported
+claims dropped), and a whole book in process on the scripted model, with notes in its
+exports."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
+
+from bookwright.cli_sources import start_sources
+from bookwright.engine.books import Books
+from bookwright.engine.runner import run_book
+from bookwright.errors import UsageError
+from bookwright.export.document import export_book
+from bookwright.jobs.sources.grounding import CITE, read_grounded
+from bookwright.jobs.sources.ingest import ingest
+from bookwright.jobs.sources.storyline import build_storyline, open_questions
+from bookwright.model.sources import Chunk, SourceIndex, SourcesSpec, Storyline
+from bookwright.settings import Settings
+from tests.scripted_model import scripted_model
+
+CORPUS = Path(__file__).parent / "fixtures" / "sources"
+MISQUOTE = 'Clara Voss said "a stopped loom is money on the floor" [{id}].'
+UNSUPPORTED = "The mill exported silk to Japan and employed ten thousand people."
+
+
+@pytest.fixture(autouse=True)
+def engine() -> Iterator[None]:
+    yield
+    DBOS.destroy()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "interviews"
+    shutil.copytree(CORPUS, folder)
+    import docx  # one source as Word, as people keep them
+
+    document = docx.Document()
+    document.add_paragraph("Dan Okafor: The night shift ended at six in the morning.")
+    document.add_paragraph("Dan Okafor: We walked home past the church with our ears ringing.")
+    document.save(str(folder / "09-dan-okafor-notes.docx"))
+    return folder
+
+
+def test_every_format_is_read_with_speakers_positions_and_reasons(corpus: Path) -> None:
+    index = ingest(corpus)
+    by_file = {f.name: f for f in index.files}
+    assert by_file["07-broken.pdf"].error.startswith("could not be read as PDF")
+    assert by_file["08-readme.rtf"].error == "not a source format (.rtf)"
+    speakers = {c.speaker for c in index.chunks}
+    assert {"Ada Lind", "Bert Hale", "Clara Voss", "Dan Okafor", "Interviewer"} <= speakers
+    bert = next(c for c in index.chunks if c.speaker == "Bert Hale")
+    assert bert.file == "02-bert-hale.vtt" and bert.position == "00:00:06-00:00:33"
+    ada = next(c for c in index.chunks if c.speaker == "Ada Lind")
+    assert ada.position == "lines 5-6" and ada.text.startswith("I started at Harwick Mill in 1949")
+    word = [c for c in index.chunks if c.file == "09-dan-okafor-notes.docx"]
+    assert [c.speaker for c in word] == ["Dan Okafor", "Dan Okafor"]
+    assert len({c.id for c in index.chunks}) == len(index.chunks)
+
+
+def test_reading_again_keeps_the_ids_and_reads_only_what_changed(corpus: Path) -> None:
+    first = ingest(corpus)
+    notes = corpus / "05-notes.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\nThe weir was rebuilt in 1983.\n")
+    second = ingest(corpus, previous=first)
+    old = {c.id for c in first.chunks if c.file != "05-notes.md"}
+    assert old <= {c.id for c in second.chunks}
+    changed = [c for c in second.chunks if c.file == "05-notes.md"]
+    assert any("1983" in c.text for c in changed)
+    assert ingest(corpus).chunks == second.chunks  # the same folder, the same ids
+
+
+def test_an_empty_or_unreadable_folder_is_refused_before_anything_is_recorded(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match=r"Nothing in .* can be read"):
+        ingest(tmp_path / "empty")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.pdf").write_bytes(b"%PDF-1.4 broken")
+    with pytest.raises(UsageError, match=r"a\.pdf: could not be read as PDF"):
+        ingest(tmp_path / "junk")
+    books = Books(Settings(home=tmp_path / "home"))
+    with pytest.raises(UsageError, match="is not a folder"):
+        start_sources(books, {"sources": str(tmp_path / "nope"), "title": "T"}, None)
+    with pytest.raises(UsageError, match="--premise is for novels"):
+        start_sources(books, {"sources": str(tmp_path), "title": "T", "premise": "x"}, None)
+    assert books.all() == []
+
+
+def test_the_storyline_orders_chapters_and_the_questions_find_the_planted_gaps() -> None:
+    index = ingest(CORPUS)
+    by_time = build_storyline(index, SourcesSpec(sources="x", title="Harwick"))
+    periods = [c.title for c in by_time.chapters]
+    assert periods == ["The 1940s to the 1950s", "The 1960s", "The 1970s"]
+    central = build_storyline(index, SourcesSpec(sources="x", title="H", order="centrality"))
+    ranks = [n.centrality for n in central.nodes]
+    assert ranks == sorted(ranks, reverse=True) and central.chapters[0].node == central.nodes[0].id
+    for chapter in central.chapters:  # a DAG: needs come first
+        assert all(d < chapter.number for d in chapter.depends_on)
+    asked = [q.text for q in open_questions(index, by_time).questions]
+    assert any("1952 or 1954" in q for q in asked)  # the loom shed's opening, two speakers
+    assert "Who was Pruett?" in asked  # named once, never heard from
+    assert not any("1968" in q for q in asked)  # a topic in common is not a contradiction
+
+
+def _chunk(id_: str, speaker: str, text: str) -> Chunk:
+    return Chunk(id=id_, file="f.txt", position="lines 1-2", speaker=speaker, text=text)
+
+
+def test_a_written_chapter_keeps_only_what_its_sources_support() -> None:
+    ada = _chunk(
+        "c00000001", "Ada Lind", "The new loom shed opened in 1952 and we had a dance in it."
+    )
+    bert = _chunk(
+        "c00000002", "Bert Hale", "A stopped loom is money on the floor, old Pruett said."
+    )
+    answer = (
+        "The new loom shed opened in 1952 with a dance [c00000001]. "
+        "The shed burned down in 1960 [c99999999]. "
+        'Ada Lind said "a stopped loom is money on the floor" [c00000001]. '
+        'Bert Hale said "a stopped loom is money on the floor" [c00000002]. '
+        f"{UNSUPPORTED} "
+        "They had a dance in the new loom shed."
+    )
+    reading = read_grounded(
+        answer,
+        {c.id: c for c in (ada, bert)},
+        {"c00000001", "c00000002"},
+        target=20,
+        speakers=("Ada Lind", "Bert Hale"),
+    )
+    kept = " ".join(reading.kept)
+    assert "c99999999" not in kept and "Japan" not in kept
+    assert 'Ada Lind said "a stopped loom' not in kept and 'Bert Hale said "a stopped' in kept
+    assert reading.kept[-1].endswith("[c00000001]")  # an uncited sentence gets its source
+    assert len(reading.dropped) == 3 and reading.usable
+
+
+def _reply(prompt: str) -> str:
+    """A chapter from the sources in the prompt: one supported sentence per source,
+    a misattributed quote, a citation to nothing and a claim nobody made."""
+    sources = re.findall(r"^\[(c[0-9a-f]{8}(?:-\d+)?)\] [^(]+\([^)]*\): (.+)$", prompt, re.M)
+    if not sources:
+        return "NONE"
+    lines = [f"{text.split('.')[0].strip()} [{chunk}]." for chunk, text in sources]
+    lines += [
+        MISQUOTE.format(id=sources[0][0]),
+        "A flood closed the mill [c0badbad0].",
+        UNSUPPORTED,
+    ]
+    return " ".join(lines)
+
+
+def test_a_book_from_sources_halts_at_its_storyline_and_exports_with_notes(
+    tmp_path: Path, corpus: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    books = Books(settings)
+    values = {
+        "sources": str(corpus),
+        "title": "The Harwick Mill",
+        "kind": "oral-history",
+        "words_per_chapter": 60,
+        "pause_at": ["storyline"],
+        "model": "fn:x",
+    }
+    with scripted_model(_reply) as prompts:
+        book_id, summary = start_sources(books, values, "mill")
+        assert "not read: 07-broken.pdf" in summary and "08-readme.rtf" in summary
+        report = run_book(settings, book_id)
+        assert report.status.value == "halted" and report.halted_at == "storyline"
+        storyline = Storyline.model_validate(books.store.get_artifact("mill", "storyline")[1])
+        edited = storyline.model_copy(update={"chapters": storyline.chapters[:2]})
+        edit = tmp_path / "storyline.json"
+        edit.write_text(edited.model_dump_json(), encoding="utf-8")
+        report = run_book(settings, "mill", approve=True, edit=books.read_edit("mill", edit))
+    assert report.status.value == "completed" and report.job == "sources"
+    assert len(prompts) == 2  # one per chapter of the edited storyline, each answered usably
+    index = SourceIndex.model_validate(books.store.get_artifact("mill", "sources")[1])
+    known = {c.id for c in index.chunks}
+    for number in (1, 2):
+        text = " ".join(books.store.get_artifact("mill", f"chapter:{number}")[1]["scenes"])
+        cited = CITE.findall(text)
+        assert cited and set(cited) <= known
+        assert "Japan" not in text and "c0badbad0" not in text and "Clara Voss said" not in text
+    questions = books.store.get_artifact("mill", "questions")[1]["questions"]
+    assert any("1952 or 1954" in q["text"] for q in questions)
+    markdown = export_book(books, "mill", "md", tmp_path / "mill.md").paths[0].read_text()
+    assert "[^1]" in markdown and re.search(r"^\[\^1\]: .+, .+\.", markdown, re.M)
+    assert "## Chapter 3: Questions for the author" in markdown and "Sources" in markdown
+    assert "07-broken.pdf: not used (could not be read as PDF" in markdown
+    word = export_book(books, "mill", "docx", tmp_path / "mill.docx").paths[0]
+    with zipfile.ZipFile(word) as archive:
+        notes = archive.read("word/footnotes.xml").decode()
+    assert "02-bert-hale.vtt" in notes or "01-ada-lind.txt" in notes
+    assert any(n.startswith("07-broken.pdf not read: could not be read") for n in report.notices)
+    assert any("questions for the author" in n for n in report.notices)
