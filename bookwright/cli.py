@@ -921,6 +921,9 @@ register(app)
 from bookwright.cli_review import register as register_review  # noqa: E402  (the review job)
 
 register_review(app)
+from bookwright.cli_adapt import register as register_adapt  # noqa: E402  (the adapt job)
+
+register_adapt(app)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bookwright.engine.workflows import book_workflow
+from bookwright.jobs.adapt.workflow import adapt_workflow
 from bookwright.jobs.review.workflow import review_workflow
 from bookwright.jobs.sources.workflow import sources_workflow
 
@@ -29,6 +30,7 @@ JOBS: dict[str, Job] = {
     "novel": Job("novel", book_workflow, "book", True),
     "review": Job("review", review_workflow, "review", False),
     "sources": Job("sources", sources_workflow, "sources", False),
+    "adapt": Job("adapt", adapt_workflow, "adapt", False),
 }
 
 

@@ -1,5 +1,6 @@
 """Pydantic domain types. No SDK, SQL, CLI or web imports here."""
 
+from bookwright.model.adapt import AdaptSpec  # registers its artifacts
 from bookwright.model.artifacts import (
     Cast,
     Chapter,
@@ -21,6 +22,7 @@ from bookwright.model.spec import BookSpec, Stage
 from bookwright.model.status import BookState, ChapterState
 
 __all__ = [
+    "AdaptSpec",
     "BookSpec",
     "BookState",
     "Cast",

@@ -1,0 +1,193 @@
+"""The `adapt` job's durable workflow: events, treatment, critique, screen scenes, the
+screenplay a scene at a time (each checked as Fountain and re-asked with the reason),
+the storyboard, then the files. Each stage's artifact is a pause point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dbos import DBOS
+
+from bookwright.engine.asking import NOT_WAITING, make_ask, wait_for_message
+from bookwright.engine.runtime import runtime
+from bookwright.engine.states import approve_topic
+from bookwright.engine.steps import (
+    book_state_step,
+    load_artifact_step,
+    load_spec_step,
+    save_artifact_step,
+    warning_step,
+    write_file_step,
+)
+from bookwright.jobs.adapt import render
+from bookwright.jobs.adapt.fountain import from_prose
+from bookwright.jobs.adapt.plan import (
+    acts,
+    book_events,
+    critique,
+    screen_scenes,
+    storyboard,
+    treatment_of,
+)
+from bookwright.model import Manuscript
+from bookwright.model.adapt import (
+    AdaptSpec,
+    Critique,
+    Events,
+    Screenplay,
+    ScreenScenes,
+    Storyboard,
+    Treatment,
+)
+from bookwright.stages.asks import Ask
+
+WORKFLOW_NAME = "adapt"
+STAGE_ARTIFACT = {"scenes": "screen_scenes"}  # the adapt stage -> the artifact it halts on
+
+
+def artifact_of_stage(stage: str) -> str:
+    return STAGE_ARTIFACT.get(stage, stage)
+
+
+@DBOS.step(name="adapt_pdf")
+def pdf_step(book_id: str, fountain: str) -> int:
+    """The screenplay PDF in the book's folder; returns its page count."""
+    data, pages = render.pdf_bytes(fountain)
+    path = runtime().settings.book_dir(book_id) / render.FILES["pdf"]
+    tmp = path.with_suffix(".pdf.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return pages
+
+
+def _stage(
+    book_id: str, spec: AdaptSpec, stage: str, produce: Callable[[], Any], schema: Any
+) -> Any:
+    name = artifact_of_stage(stage)
+    book_state_step(book_id, current_stage=stage)
+    if load_artifact_step(book_id, name) is None:
+        save_artifact_step(book_id, name, produce().model_dump(mode="json"))
+    if stage in spec.pause_at:
+        wait_for_message(book_id, approve_topic(name), status="halted", halted_at=name)
+        book_state_step(book_id, status="processing", halted_at=None, **NOT_WAITING)
+    return schema.model_validate(load_artifact_step(book_id, name))
+
+
+@DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
+def adapt_workflow(book_id: str) -> str:
+    spec = AdaptSpec.model_validate(load_spec_step(book_id))
+    book_state_step(book_id, status="processing", error=None, error_class=None)
+    book = Manuscript.model_validate(load_artifact_step(book_id, "manuscript"))
+    plans = load_artifact_step(book_id, "source_scenes") or {}
+    cast: list[str] = (load_artifact_step(book_id, "source_cast") or {}).get("names", [])
+    places: list[str] = (load_artifact_step(book_id, "source_places") or {}).get("names", [])
+    ask = make_ask(book_id, spec, "adapt")
+
+    events: Events = _stage(
+        book_id,
+        spec,
+        "events",
+        lambda: book_events(book, {int(k): v for k, v in plans.items()}),
+        Events,
+    )
+    groups = acts(events)
+
+    def write_treatment() -> Treatment:
+        summaries = [ask(_act_ask(spec, book, i + 1, group)) for i, group in enumerate(groups)]
+        return treatment_of(groups, summaries)
+
+    treatment: Treatment = _stage(book_id, spec, "treatment", write_treatment, Treatment)
+    scenes: ScreenScenes = _stage(
+        book_id,
+        spec,
+        "scenes",
+        lambda: screen_scenes(book, events, cast, places, spec),
+        ScreenScenes,
+    )
+    _stage(book_id, spec, "critique", lambda: critique(events, treatment, scenes, spec), Critique)
+
+    def write_screenplay() -> Screenplay:
+        parts = [render.title_page(spec.title, spec.author, book.title)]
+        for scene in scenes.scenes:
+            chapter = book.chapters[scene.chapter - 1]
+            prose = "\n\n".join(chapter.scenes[i - 1] for i in scene.scenes)
+            question = _scene_ask(spec, scene, prose, cast)
+            body = ask(question)
+            if body == question.fallback:
+                warning_step(book_id, _by_rule(scene.number))
+            parts.append(f"{scene.slugline}\n\n{body.strip()}\n\n")
+        return Screenplay(fountain="".join(parts))
+
+    screenplay: Screenplay = _stage(book_id, spec, "screenplay", write_screenplay, Screenplay)
+    board: Storyboard = _stage(
+        book_id, spec, "storyboard", lambda: storyboard(screenplay.fountain, scenes), Storyboard
+    )
+    book_state_step(book_id, current_stage="export")
+    write_file_step(render.FILES["fountain"], book_id, screenplay.fountain)
+    pages = pdf_step(book_id, screenplay.fountain)
+    write_file_step(render.FILES["fdx"], book_id, render.fdx(screenplay.fountain))
+    write_file_step(render.FILES["html"], book_id, render.html(screenplay.fountain))
+    write_file_step(render.FILES["storyboard"], book_id, render.storyboard_html(board, spec.title))
+    write_file_step(render.FILES["storyboard_json"], book_id, render.storyboard_json(board))
+    save_artifact_step(
+        book_id,
+        "running_time",
+        {"pages": pages, "estimated_minutes": pages, "target_minutes": spec.minutes},
+    )
+    book_state_step(book_id, status="completed", current_stage=None)
+    return "completed"
+
+
+def _by_rule(number: int) -> dict[str, Any]:
+    return {
+        "stage": "adapt",
+        "chapter": None,
+        "scene": number,
+        "field": f"adapt.scene.{number}",
+        "artifact": "screenplay",
+        "check": "no answer parsed as a Fountain scene with the book's cast",
+        "kept": "stand_in",
+        "value": "the scene is the book's text by rule: narration as action, speech as dialogue",
+        "attempts": 3,
+    }
+
+
+def _act_ask(spec: AdaptSpec, book: Manuscript, number: int, group: list[Any]) -> Ask:
+    events = [e.text for e in group][:30]
+    return Ask(
+        label=f"adapt.treatment.{number}",
+        role="planner",
+        template="adapt_act.j2",
+        variables={"title": book.title, "act": number, "events": events, "minutes": spec.minutes},
+        kind="sentences",
+        max_tokens=220,
+        fallback=" ".join(events)[:1200],
+    )
+
+
+def _scene_ask(spec: AdaptSpec, scene: Any, prose: str, cast: list[str]) -> Ask:
+    words = prose.split()
+    return Ask(
+        label=f"adapt.scene.{scene.number}",
+        role="writer",
+        template="adapt_scene.j2",
+        variables={
+            "title": spec.title,
+            "slugline": scene.slugline,
+            "characters": [c.split()[0].upper() for c in scene.characters] or ["(none named)"],
+            "pages": scene.pages,
+            "text": " ".join(words[:700]),
+        },
+        kind="lines",
+        max_tokens=500,
+        fallback=from_prose(prose, cast),
+        scene=scene.number,
+        extra={
+            "lines": "fountain",
+            "attempts": 3,
+            "cast": [c.split()[0].upper() for c in cast],
+            "format_hint": "Write the scene in Fountain: action lines, then a character's "
+            "name in capitals on its own line with their words under it.",
+        },
+    )
