@@ -918,6 +918,9 @@ app.add_typer(db_app, name="db")
 from bookwright.cli_safety import register  # noqa: E402  (backup, restore, doctor, gc)
 
 register(app)
+from bookwright.cli_face import Face, set_face  # noqa: E402  (what the job commands use)
+
+set_face(Face(settings=_settings, books=_books, fail=_fail, run=_run))
 from bookwright.cli_review import register as register_review  # noqa: E402  (the review job)
 
 register_review(app)

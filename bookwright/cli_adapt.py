@@ -35,7 +35,9 @@ def adapt(
 ) -> None:
     """Adapt a finished book: events, treatment, scenes, a Fountain screenplay (PDF, FDX,
     HTML) and a storyboard."""
-    from bookwright.cli import _books, _fail, _run, _settings
+    from bookwright.cli_face import face
+
+    _books, _fail, _run, _settings = face().books, face().fail, face().run, face().settings
 
     try:
         settings = _settings(settings_file)

@@ -59,7 +59,9 @@ def review(
     ] = None,
 ) -> None:
     """Analyse a manuscript: findings with evidence, scores and a report."""
-    from bookwright.cli import _books, _fail, _run, _settings
+    from bookwright.cli_face import face
+
+    _books, _fail, _run, _settings = face().books, face().fail, face().run, face().settings
 
     try:
         settings = _settings(settings_file)
