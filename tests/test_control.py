@@ -106,8 +106,11 @@ def test_pause_file_in_the_book_folder(slow) -> None:  # type: ignore[no-untyped
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_first_interrupt_stops_gracefully(slow, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
     ws, server = slow
-    proc = start_and_wait_for_requests(ws, "c")
+    server.hold_after = 3  # the fourth answer waits: the book cannot finish before the signal
+    proc = start_and_wait_for_requests(ws, "c", n=4)
     proc.send_signal(sig)
+    time.sleep(0.5)
+    server.release()
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
     assert "bookwright resume c" in err
@@ -120,11 +123,13 @@ def test_first_interrupt_stops_gracefully(slow, sig: signal.Signals) -> None:  #
 
 def test_second_interrupt_stops_at_once_and_stays_resumable(slow) -> None:  # type: ignore[no-untyped-def]
     ws, server = slow
-    proc = start_and_wait_for_requests(ws, "d")
+    server.hold_after = 3  # the fourth answer waits: the book cannot finish before the signals
+    proc = start_and_wait_for_requests(ws, "d", n=4)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
+    server.release()
     assert proc.returncode == 3
     final = finish(ws, "d")
     assert final["llm"]["requests_sent"] <= server.requests + 1
