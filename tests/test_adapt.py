@@ -144,3 +144,6 @@ def test_an_edited_screenplay_is_refused_with_its_line_number(tmp_path: Path) ->
     edit.write_text('{"fountain": "Title: X\\n\\nJust words.\\n\\n(beat)\\n"}', encoding="utf-8")
     with pytest.raises(InvalidArtifact, match=re.escape("no scene heading")):
         books.read_edit(new_id, edit)
+    # Approved as it is, the adaptation finishes: no workflow is left waiting in this process.
+    with scripted_model(_reply):
+        assert run_book(settings, new_id, approve=True).status.value == "completed"
