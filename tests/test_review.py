@@ -312,6 +312,8 @@ def test_the_dashboard_and_the_api_show_a_finished_review(tmp_path: Path) -> Non
     assert run_book(settings, "plain").status.value == "completed"
     DBOS.destroy()
     assert books.store.requests("plain") == []
+    with pytest.raises(UsageError, match="is a review, whose chapters are not retried"):
+        books.check_retry("plain", 1, "edit")
     with TestClient(create_app(settings), base_url="http://localhost") as client:
         page = client.get("/books/plain")
         assert page.status_code == 200 and page.text.count("<svg") == 4

@@ -159,6 +159,11 @@ class Books:
         """Refuse a chapter retry with an unknown level or chapter; the book's state is
         checked again by the writer, under the book's lock."""
         report = self.status(book_id)
+        if report.job != "novel":
+            raise UsageError(
+                f"Book {book_id!r} is a {report.job}, whose chapters are not retried one by one",
+                f"Start a new {report.job} of it instead; this one is kept as it is",
+            )
         if level not in RETRY_LEVELS:
             raise UsageError(f"Unknown level {level!r}", "Use level edit, write or full")
         numbers = [c.number for c in report.chapters]
