@@ -5,6 +5,7 @@ exports."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -198,6 +199,10 @@ def test_a_book_from_sources_halts_at_its_storyline_and_exports_with_notes(
     assert "[^1]" in markdown and re.search(r"^\[\^1\]: .+, .+\.", markdown, re.M)
     assert "## Chapter 3: Questions for the author" in markdown and "Sources" in markdown
     assert "07-broken.pdf: not used (could not be read as PDF" in markdown
+    documents = export_book(books, "mill", "json", tmp_path / "json").paths
+    first = json.loads(documents[0].read_text(encoding="utf-8"))["source_references"]
+    assert first and {r["chunk_id"] for r in first} <= known
+    assert all(r["file"] and r["position"] and 0 < r["confidence"] <= 1 for r in first)
     word = export_book(books, "mill", "docx", tmp_path / "mill.docx").paths[0]
     with zipfile.ZipFile(word) as archive:
         notes = archive.read("word/footnotes.xml").decode()

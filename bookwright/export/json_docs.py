@@ -51,7 +51,8 @@ def chapter_document(data: BookData, chapter: Chapter, row: dict[str, Any]) -> d
             "participants": participants,
             "tags": [t for t in (data.manuscript.genre, *places) if t],
         },
-        "source_references": [],  # a novel cites no sources; the `sources` job will
+        # A novel cites no sources; a book from sources, the passages each chapter cites.
+        "source_references": data.source_references.get(chapter.number, []),
         "generation_metadata": {
             "processing_session": f"book-{data.book.id}",  # the book's workflow id
             "model": data.book.spec.get("model", ""),

@@ -56,6 +56,8 @@ class BookData:
     scene_lists: SceneLists | None = None
     scenes: dict[tuple[int, int], SceneState] = field(default_factory=dict)
     chapter_rows: list[dict[str, Any]] = field(default_factory=list)
+    # A book from sources: what each chapter cites (chapter number -> references).
+    source_references: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -88,6 +90,9 @@ def gather(
         scene_lists=_load(store, book_id, "scenes", SceneLists),
         chapter_rows=store.chapters(book_id),
     )
+    cited = store.get_artifact(book_id, "source_references")
+    if cited is not None:
+        data.source_references = {int(k): v for k, v in cited[1].items()}
     if scenes and data.scene_lists is not None:
         data.scenes = _scene_states(store, data)
     return data

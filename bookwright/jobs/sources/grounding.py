@@ -214,11 +214,24 @@ def sources_list(index: SourceIndex) -> list[str]:
     return lines
 
 
-def references(text: str, chapter: PlannedChapter) -> dict[str, Any]:
-    """The chapter document's `source_references`: node, chunk ids cited, confidence."""
-    cited = sorted(set(CITE.findall(text)))
-    return {
-        "node": chapter.node,
-        "chunks": cited,
-        "confidence": round(len(cited) / max(1, len(chapter.chunks)), 2),
-    }
+def references(text: str, chapter: PlannedChapter, index: SourceIndex) -> list[dict[str, Any]]:
+    """The chapter document's `source_references`: each passage it cites, with its node,
+    where it is, and the share of the chapter's sentences that cite it (confidence)."""
+    said = [s for s in sentences(text.replace("\n", " ")) if s.strip()]
+    out = []
+    for chunk_id in dict.fromkeys(CITE.findall(text)):
+        chunk = index.chunk(chunk_id)
+        if chunk is None:
+            continue
+        share = sum(1 for s in said if f"[{chunk_id}]" in s) / max(1, len(said))
+        out.append(
+            {
+                "node": chapter.node,
+                "chunk_id": chunk_id,
+                "file": chunk.file,
+                "position": chunk.position,
+                "speaker": chunk.speaker,
+                "confidence": round(share, 3),
+            }
+        )
+    return out

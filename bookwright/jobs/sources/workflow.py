@@ -26,6 +26,7 @@ from bookwright.jobs.sources.grounding import (
     chapter_ask,
     footnoted,
     notes_of,
+    references,
     sources_list,
 )
 from bookwright.jobs.sources.storyline import build_storyline, open_questions
@@ -69,6 +70,7 @@ def sources_workflow(book_id: str) -> str:
     speakers = sorted({c.speaker for c in index.chunks if c.speaker})
     nodes = {n.id: n for n in storyline.nodes}
     chapters: list[Chapter] = []
+    cited: dict[str, list[dict[str, Any]]] = {}
     for planned in storyline.chapters:  # numbered so that needs come first
         name = f"chapter:{planned.number}"
         data = load_artifact_step(book_id, name)
@@ -91,6 +93,8 @@ def sources_workflow(book_id: str) -> str:
         words = len(CITE.sub(" ", " ".join(chapter.scenes)).split())
         chapter_state_step(book_id, planned.number, status="completed", word_count=words)
         chapters.append(chapter)
+        cited[str(planned.number)] = references(" ".join(chapter.scenes), planned, index)
+    save_artifact_step(book_id, "source_references", cited)
     book_state_step(book_id, current_stage="questions")
     questions = open_questions(index, storyline)
     save_artifact_step(book_id, "questions", questions.model_dump(mode="json"))
