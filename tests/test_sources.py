@@ -209,3 +209,19 @@ def test_a_book_from_sources_halts_at_its_storyline_and_exports_with_notes(
     assert "02-bert-hale.vtt" in notes or "01-ada-lind.txt" in notes
     assert any(n.startswith("07-broken.pdf not read: could not be read") for n in report.notices)
     assert any("questions for the author" in n for n in report.notices)
+
+
+def test_transcripts_as_recording_apps_write_them_keep_their_speakers(tmp_path: Path) -> None:
+    (tmp_path / "otter.txt").write_text(
+        "Ada Lind  0:03\nI started at the mill in 1949.\nIt was loud.\n\n"
+        "Interviewer  0:15\nWhy?\n\n[00:01:23] Bert Hale: The looms never stopped.\n"
+        "Clara Voss (00:02:10): I kept the wages book.\n",
+        encoding="utf-8",
+    )
+    chunks = ingest(tmp_path).chunks
+    assert [(c.speaker, c.text) for c in chunks] == [
+        ("Ada Lind", "I started at the mill in 1949. It was loud."),
+        ("Interviewer", "Why?"),
+        ("Bert Hale", "The looms never stopped."),
+        ("Clara Voss", "I kept the wages book."),
+    ]

@@ -143,7 +143,7 @@ def _notices(store: Store, book_id: str, job: str) -> list[str]:
         return []
     out = []
     found = store.get_artifact(book_id, "sources")
-    for file in (found[1].get("files", []) if found else []):
+    for file in found[1].get("files", []) if found else []:
         if file.get("error"):
             out.append(f"{file['name']} not read: {file['error']}")
     asked = store.get_artifact(book_id, "questions")

@@ -26,6 +26,11 @@ _SPEAKER = re.compile(
     r"(?::(?:\*\*|__)|(?:\*\*|__)?:)\s+(?P<text>\S.*)$"
 )
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
+_TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?[\])]?"
+_LEADING_TIME = re.compile(rf"^{_TIME}\s*[-–]?\s*")  # "[00:01:23] Ada: ..."
+_TIME_BEFORE_COLON = re.compile(rf"\s*{_TIME}(?=\s*:)")  # "Ada (00:01:23): ..."
+# "Ada Lind  0:03" on a line of its own starts Ada Lind's turn (Otter, Zoom, Teams)
+_HEADER_TURN = re.compile(rf"^(?P<name>[A-Z][A-Za-z.'’ -]{{0,40}}?)\s+{_TIME}\s*$")
 _NOT_SPEAKERS = {"note", "notes", "date", "place", "location", "subject", "title", "source", "re"}
 
 
@@ -129,6 +134,13 @@ def _turns(name: str, lines: list[str]) -> list[Chunk]:
     speaker, start, body = "", 0, []  # type: str, int, list[str]
     for number, line in enumerate(lines, start=1):
         stripped = line.strip().lstrip("#>").strip()
+        stripped = _TIME_BEFORE_COLON.sub("", _LEADING_TIME.sub("", stripped))
+        header = _HEADER_TURN.match(stripped)
+        if header and header.group("name").casefold() not in _NOT_SPEAKERS:
+            if body:
+                turns.append((speaker, start, number - 1, body))
+            speaker, start, body = _name(header.group("name")), number, []
+            continue
         said = _speaker(stripped)
         if said is not None:
             if body:
