@@ -168,6 +168,22 @@ def start_review(
         f"Read {len(manuscript.chapters)} chapters, {scenes} scenes, {manuscript.word_count} "
         f"words from {origin} ({how})."
     )
+    from bookwright.jobs.review.analysis import passages
+
+    asking = [n for n in graph(books.settings.review, spec.nodes or None).values() if n.model]
+    words = books.settings.review.passage_words
+    count = sum(len(passages("\n\n".join(c.scenes), words)) for c in manuscript.chapters)
+    if asking:
+        summary += (
+            f" {count * len(asking)} model asks planned ({count} passages x "
+            f"{len(asking)} model nodes: {', '.join(n.name for n in asking)})."
+        )
+        if spec.model == "local" and count * len(asking) > 100:
+            summary += (
+                " On the embedded model that takes a while; "
+                "`--nodes metrics,repetition,names,pov,continuity` runs the checks that "
+                "need no model in seconds."
+            )
     return new_id, summary
 
 
