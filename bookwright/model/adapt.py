@@ -18,7 +18,7 @@ SHOTS = ["WS", "MS", "CU", "OTS", "POV", "INSERT"]
 class AdaptSpec(BaseModel):
     job: Literal["adapt"] = "adapt"
     book: str = Field(description="The book adapted.")
-    title: str
+    title: str = Field(min_length=1, max_length=200)
     author: str = ""
     minutes: int = Field(default=90, ge=1, le=240)
     form: Literal["feature", "episode", "short"] = "feature"

@@ -19,7 +19,7 @@ class ReviewSpec(BaseModel):
 
     job: Literal["review"] = "review"
     source_file: str = Field(description="The manuscript's file name, as given.")
-    title: str
+    title: str = Field(min_length=1, max_length=200)
     genre: str = ""
     target_words: int | None = Field(default=None, ge=100)
     themes: list[str] = Field(default_factory=list)

@@ -156,7 +156,7 @@ def split_text(
     chosen = title or book_title or (meta_title.group(1).strip() if meta_title else "")
     return Read(
         manuscript=Manuscript(
-            title=chosen or _pretty(stem),
+            title=(chosen or _pretty(stem))[:200],
             author=meta_author.group(1).strip() if meta_author else "",
             genre=genre,
             chapters=chapters,
@@ -297,7 +297,7 @@ def _from_yw7(path: Path, title: str | None, genre: str) -> Read:
         )
     return Read(
         manuscript=Manuscript(
-            title=title or project.title or _pretty(path.stem),
+            title=(title or project.title or _pretty(path.stem))[:200],
             author=project.author,
             genre=genre,
             chapters=chapters,
