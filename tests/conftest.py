@@ -88,7 +88,15 @@ class Workspace:
             text=True,
             env=self.env(**env),
             cwd=ROOT,
+            preexec_fn=interruptible,
         )
+
+
+def interruptible() -> None:
+    """In the child, before exec: Ctrl+C acts. A shell that runs the suite in the
+    background (`make test &`, nohup, some CI runners) starts it with SIGINT ignored, and
+    Python keeps an inherited SIG_IGN, so a test's SIGINT would otherwise do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # Yesterday's policy, for tests of what a halt does: three tries, then halt and wait
@@ -191,7 +199,12 @@ class Served:
         if ws.settings is not None:
             cmd += ["--settings", str(ws.settings)]
         self.proc = subprocess.Popen(
-            cmd, env=ws.env(**env), cwd=ROOT, stderr=subprocess.PIPE, text=True
+            cmd,
+            env=ws.env(**env),
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=interruptible,
         )
         while True:
             assert self.proc.poll() is None, self.proc.communicate()[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HALT_FAST, ROOT, SMALL, Workspace
+from tests.conftest import HALT_FAST, ROOT, SMALL, Workspace, interruptible
 from tests.scripted_server import ScriptedServer
 
 
@@ -24,6 +24,7 @@ def start_and_wait_for_requests(ws: Workspace, book: str, n: int = 3) -> subproc
         text=True,
         env=ws.env(),
         cwd=ROOT,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
