@@ -531,6 +531,15 @@ def _report_outcome(report: StatusReport, folder: Path | None = None) -> int:
             soft_wrap=True,
         )
         return EXIT_OK
+    if status == "completed" and report.job == "adapt":
+        out.print(
+            f"Adaptation {book} is complete: screenplay.fountain, .pdf, .fdx and .html, "
+            f"storyboard.html and .json in {folder or 'its folder'}; its running time: "
+            f"`bookwright show {book} running_time`.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_OK
     if status == "completed":
         words = sum(c.word_count for c in report.chapters)
         out.print(
@@ -649,8 +658,8 @@ def _print_status(report: StatusReport) -> None:
         out.print(table)
     llm = report.llm
     work = (
-        f"a review of {report.title}"
-        if report.job == "review"
+        f"{report.job}: {len(report.chapters)} chapters"
+        if report.job != "novel"
         else f"scenes {report.scenes_written}/{report.scenes_total} written, "
         f"{report.scenes_edited} edited"
     )
