@@ -88,17 +88,27 @@ def start_adapt(
             f"An adaptation cannot pause at {wrong[0]!r}", f"Use one of: {', '.join(ADAPT_STAGES)}"
         )
     manuscript = Manuscript.model_validate(latest[1])
+    if record.spec.get("job") == "sources":  # its closing chapters are apparatus, not story
+        from bookwright.jobs.sources.workflow import CLOSING_CHAPTERS
+
+        kept = [c for c in manuscript.chapters if c.title not in CLOSING_CHAPTERS]
+        manuscript = manuscript.model_copy(update={"chapters": kept})
     try:
         spec = AdaptSpec(book=source, title=manuscript.title, author=manuscript.author, **options)
     except ValidationError as exc:
         first = first_error(exc)
         raise UsageError(f"Invalid {first.where}: {first.msg}", "Fix the option") from None
     characters = books.store.get_artifact(source, "characters")
-    cast = (
-        [c["name"] for c in characters[1]["characters"]]
-        if characters
-        else [n for n in cast_of(manuscript) if not n.isupper()]
-    )
+    material = books.store.get_artifact(source, "sources")
+    if characters:  # a novel: its cast
+        cast = [c["name"] for c in characters[1]["characters"]]
+    elif material:  # a book from sources: the people who speak in them
+        from bookwright.jobs.sources.storyline import INTERVIEWERS
+
+        said = {c["speaker"] for c in material[1]["chunks"] if c.get("speaker")}
+        cast = sorted(s for s in said if s.casefold() not in INTERVIEWERS)
+    else:  # any other manuscript: the names it uses
+        cast = [n for n in cast_of(manuscript) if not n.isupper()]
     locations = books.store.get_artifact(source, "locations")
     places = [p["name"] for p in locations[1]["locations"]] if locations else []
     scenes = books.store.get_artifact(source, "scenes")

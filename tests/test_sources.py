@@ -225,3 +225,21 @@ def test_transcripts_as_recording_apps_write_them_keep_their_speakers(tmp_path: 
         ("Bert Hale", "The looms never stopped."),
         ("Clara Voss", "I kept the wages book."),
     ]
+
+
+def test_a_book_from_sources_is_adapted_with_its_speakers_and_without_its_apparatus(
+    tmp_path: Path, corpus: Path
+) -> None:
+    from bookwright.cli_adapt import start_adapt
+
+    settings = Settings(home=tmp_path / "home")
+    books = Books(settings)
+    values = {"sources": str(corpus), "title": "Mill", "words_per_chapter": 60, "model": "fn:x"}
+    with scripted_model(_reply):
+        start_sources(books, values, "mill")
+        assert run_book(settings, "mill").status.value == "completed"
+    options = {"minutes": 5, "form": "short", "pause_at": [], "model": "fn:x", "seed": 1}
+    new_id, summary = start_adapt(books, "mill", options, None)
+    assert "cast Ada Lind, Bert Hale, Clara Voss, Dan Okafor;" in summary
+    copied = books.store.get_artifact(new_id, "manuscript")[1]["chapters"]
+    assert copied and not {c["title"] for c in copied} & {"Sources", "Questions for the author"}

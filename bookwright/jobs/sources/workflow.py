@@ -34,6 +34,8 @@ from bookwright.model import Chapter, Manuscript
 from bookwright.model.sources import Questions, SourceIndex, SourcesSpec, Storyline
 
 WORKFLOW_NAME = "sources"
+QUESTIONS_TITLE, SOURCES_TITLE = "Questions for the author", "Sources"
+CLOSING_CHAPTERS = (QUESTIONS_TITLE, SOURCES_TITLE)  # after the story, in every export
 
 
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
@@ -136,13 +138,13 @@ def with_notes(
             + (f" Chapters {', '.join(map(str, q.chapters))}." if q.chapters else "")
             for q in questions.questions
         ]
-        body.append(Chapter(number=number, title="Questions for the author", scenes=asked))
+        body.append(Chapter(number=number, title=QUESTIONS_TITLE, scenes=asked))
         number += 1
     closing = ["\n".join(sources_list(index))]
     notes = notes_of(numbering, index)
     if notes:
         closing.append("\n\n".join(notes))
-    body.append(Chapter(number=number, title="Sources", scenes=closing))
+    body.append(Chapter(number=number, title=SOURCES_TITLE, scenes=closing))
     return Manuscript(
         title=spec.title,
         author=spec.author,
