@@ -238,8 +238,8 @@ def test_a_book_from_sources_is_adapted_with_its_speakers_and_without_its_appara
     with scripted_model(_reply):
         start_sources(books, values, "mill")
         assert run_book(settings, "mill").status.value == "completed"
-    options = {"minutes": 5, "form": "short", "pause_at": [], "model": "fn:x", "seed": 1}
-    new_id, summary = start_adapt(books, "mill", options, None)
+        options = {"minutes": 5, "form": "short", "pause_at": [], "model": "fn:x", "seed": 1}
+        new_id, summary = start_adapt(books, "mill", options, None)
     assert "cast Ada Lind, Bert Hale, Clara Voss, Dan Okafor;" in summary
     copied = books.store.get_artifact(new_id, "manuscript")[1]["chapters"]
     assert copied and not {c["title"] for c in copied} & {"Sources", "Questions for the author"}
