@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact
+from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact, check_numbered
 
 ADAPT_STAGES = ["events", "treatment", "critique", "scenes", "screenplay", "storyboard"]
 AdaptStage = Literal["events", "treatment", "critique", "scenes", "screenplay", "storyboard"]
@@ -82,9 +82,7 @@ class ScreenScenes(Artifact):
 
     @model_validator(mode="after")
     def _numbered(self) -> ScreenScenes:
-        numbers = [s.number for s in self.scenes]
-        if numbers != list(range(1, len(numbers) + 1)):
-            raise ValueError(f"scenes must be numbered 1..{len(numbers)} in order")
+        check_numbered([s.number for s in self.scenes], "scenes")
         return self
 
 

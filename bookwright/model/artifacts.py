@@ -20,6 +20,21 @@ def _clean_text(value: str) -> str:
 Text = Annotated[str, AfterValidator(_clean_text)]
 
 
+def check_numbered(numbers: list[int], what: str) -> None:
+    """Numbered 1..n in order, as chapters and scenes are."""
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValueError(f"{what} must be numbered 1..{len(numbers)} in order")
+
+
+def check_backward(number: int, depends_on: list[int]) -> None:
+    """Dependencies point backwards only, so a plan's graph cannot have a cycle."""
+    for dep in depends_on:
+        if not 1 <= dep < number:
+            raise ValueError(
+                f"chapter {number} depends on {dep}; a chapter can only depend on earlier chapters"
+            )
+
+
 class Artifact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,17 +100,9 @@ class Outline(Artifact):
 
     @model_validator(mode="after")
     def _numbered_and_acyclic(self) -> Outline:
-        numbers = [c.number for c in self.chapters]
-        if numbers != list(range(1, len(numbers) + 1)):
-            raise ValueError(f"chapters must be numbered 1..{len(numbers)} in order")
+        check_numbered([c.number for c in self.chapters], "chapters")
         for chapter in self.chapters:
-            for dep in chapter.depends_on:
-                # Dependencies point backwards only, so the graph cannot have a cycle.
-                if not 1 <= dep < chapter.number:
-                    raise ValueError(
-                        f"chapter {chapter.number} depends on {dep}; "
-                        "a chapter can only depend on earlier chapters"
-                    )
+            check_backward(chapter.number, chapter.depends_on)
         return self
 
     def chapter(self, number: int) -> ChapterOutline:
@@ -115,9 +122,7 @@ class SceneList(Artifact):
 
     @model_validator(mode="after")
     def _numbered(self) -> SceneList:
-        numbers = [s.number for s in self.scenes]
-        if numbers != list(range(1, len(numbers) + 1)):
-            raise ValueError(f"scenes must be numbered 1..{len(numbers)} in order")
+        check_numbered([s.number for s in self.scenes], "scenes")
         return self
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact
+from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact, check_backward, check_numbered
 
 Kind = Literal["memoir", "oral-history", "biography", "history", "report"]
 
@@ -89,21 +89,14 @@ class Storyline(Artifact):
 
     @model_validator(mode="after")
     def _plan_is_sound(self) -> Storyline:
-        numbers = [c.number for c in self.chapters]
-        if numbers != list(range(1, len(numbers) + 1)):
-            raise ValueError(f"chapters must be numbered 1..{len(numbers)} in order")
+        check_numbered([c.number for c in self.chapters], "chapters")
         ids = {n.id for n in self.nodes}
         for chapter in self.chapters:
             if chapter.node not in ids:
                 raise ValueError(
                     f"chapter {chapter.number} is about node {chapter.node!r}, which is no node"
                 )
-            for dep in chapter.depends_on:
-                if not 1 <= dep < chapter.number:
-                    raise ValueError(
-                        f"chapter {chapter.number} depends on {dep}; "
-                        "a chapter can only depend on earlier chapters"
-                    )
+            check_backward(chapter.number, chapter.depends_on)
         return self
 
 

@@ -72,3 +72,21 @@ def sentence_containing(text: str, phrase_words: list[str]) -> str:
         if pattern.search(sentence):
             return sentence
     return ""
+
+
+def pack(pieces: list[str], limit: int, joiner: str) -> list[str]:
+    """Consecutive pieces joined into runs of at most `limit` words (a longer piece is a
+    run of its own): passages of paragraphs, chunks of sentences."""
+    out: list[str] = []
+    current: list[str] = []
+    count = 0
+    for piece in pieces:
+        size = len(piece.split())
+        if current and count + size > limit:
+            out.append(joiner.join(current))
+            current, count = [], 0
+        current.append(piece)
+        count += size
+    if current:
+        out.append(joiner.join(current))
+    return out

@@ -23,7 +23,7 @@ from bookwright.model.review import (
 from bookwright.quality.judge import SEVERITY_ALIASES, quote_in
 from bookwright.quality.lines import QUOTE, SINGLE_QUOTE, clean_line, fields, is_none
 from bookwright.quality.readers import READERS
-from bookwright.quality.text import normalize
+from bookwright.quality.text import normalize, pack
 from bookwright.settings import ReviewSettings
 from bookwright.stages.asks import Ask
 
@@ -93,19 +93,7 @@ def fingerprint(*parts: Any) -> str:
 def passages(text: str, limit: int) -> list[str]:
     """The text cut at paragraph ends into pieces of at most `limit` words (a paragraph
     longer than that is a piece of its own): each model ask reads one, never the book."""
-    out: list[str] = []
-    current: list[str] = []
-    count = 0
-    for paragraph in text.split("\n\n"):
-        size = len(paragraph.split())
-        if current and count + size > limit:
-            out.append("\n\n".join(current))
-            current, count = [], 0
-        current.append(paragraph)
-        count += size
-    if current:
-        out.append("\n\n".join(current))
-    return out
+    return pack(text.split("\n\n"), limit, "\n\n")
 
 
 def node_asks(

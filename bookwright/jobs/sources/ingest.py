@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bookwright.errors import UsageError
 from bookwright.model.sources import Chunk, SourceFile, SourceIndex
+from bookwright.quality.text import pack
 
 TEXT = {".txt", ".md", ".markdown"}
 CAPTIONS = {".vtt", ".srt"}
@@ -193,19 +194,7 @@ def _captions(path: Path, name: str) -> list[Chunk]:
 
 def _pieces(text: str) -> list[str]:
     """At most CHUNK_WORDS words each, cut at sentence ends (a longer sentence alone)."""
-    out: list[str] = []
-    current: list[str] = []
-    count = 0
-    for sentence in _SENTENCE_END.split(text.strip()):
-        size = len(sentence.split())
-        if current and count + size > CHUNK_WORDS:
-            out.append(" ".join(current))
-            current, count = [], 0
-        current.append(sentence)
-        count += size
-    if current:
-        out.append(" ".join(current))
-    return [p for p in out if p.strip()]
+    return [p for p in pack(_SENTENCE_END.split(text.strip()), CHUNK_WORDS, " ") if p.strip()]
 
 
 def _chunk(file: str, position: str, speaker: str, text: str, earlier: list[Chunk]) -> Chunk:
