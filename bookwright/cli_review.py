@@ -49,8 +49,30 @@ def review(
     ] = None,
     pause_at: Annotated[
         list[str] | None,
-        typer.Option(help="Halt for review: findings (strike what you disagree with)."),
+        typer.Option(
+            help="Halt for review: findings (after the analysis: strike what you disagree "
+            "with), revision (after each revision)."
+        ),
     ] = None,
+    revise: Annotated[
+        bool,
+        typer.Option(
+            "--revise",
+            help="Revise the passages the top findings point at, analyse again, and repeat "
+            "until good enough; the best-scoring version is kept.",
+        ),
+    ] = False,
+    max_iterations: Annotated[int, typer.Option(help="--revise: at most this many.")] = 3,
+    threshold: Annotated[
+        float, typer.Option(help="--revise: stop at this overall score (0-10).")
+    ] = 8.5,
+    time_limit: Annotated[
+        float | None, typer.Option(help="--revise: stop revising after this many minutes.")
+    ] = None,
+    max_growth: Annotated[
+        float,
+        typer.Option(help="--revise: share a revised passage may grow or shrink (0.05: 5%)."),
+    ] = 0.05,
     book_id: Annotated[str | None, typer.Option(help="Id of the review (default: title).")] = None,
     budget_usd: Annotated[float | None, typer.Option(help="Stop before spending more.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Stop before more tokens.")] = None,
@@ -79,6 +101,11 @@ def review(
                 "seed": seed,
                 "nodes": _csv(nodes),
                 "pause_at": pause_at or [],
+                "revise": revise,
+                "max_iterations": max_iterations,
+                "threshold": threshold,
+                "time_limit_s": time_limit * 60 if time_limit is not None else None,
+                "max_growth": max_growth,
             },
             book_id,
             budget_usd=budget_usd,
@@ -117,9 +144,13 @@ def start_review(
             f"No review node named {unknown[0]!r}",
             f"Choose among {', '.join(known)}",
         )
-    wrong = [p for p in options["pause_at"] if p != "findings"]
+    wrong = [p for p in options["pause_at"] if p not in ("findings", "revision")]
     if wrong:
-        raise UsageError(f"A review cannot pause at {wrong[0]!r}", "Use --pause-at findings")
+        raise UsageError(
+            f"A review cannot pause at {wrong[0]!r}", "Use --pause-at findings or revision"
+        )
+    if "revision" in options["pause_at"] and not options.get("revise"):
+        raise UsageError("--pause-at revision needs --revise", "Add --revise, or drop the pause")
     if path.exists() or path.suffix.lower() in SUFFIXES:
         read = read_manuscript(path, title=options["title"], genre=options["genre"])
         manuscript, origin = read.manuscript, path.name
@@ -184,6 +215,12 @@ def start_review(
                 "`--nodes metrics,repetition,names,pov,continuity` runs the checks that "
                 "need no model in seconds."
             )
+    if spec.revise:
+        summary += (
+            f" Then up to {spec.max_iterations} revisions of "
+            f"{books.settings.review.passages_per_iteration} passages each, until the overall "
+            f"score reaches {spec.threshold:g}; the best version is kept."
+        )
     return new_id, summary
 
 

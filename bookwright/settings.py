@@ -197,6 +197,28 @@ class ReviewSettings(BaseModel):
         default=3600, gt=0, description="A node stops asking after this long (its findings kept)."
     )
     nodes: dict[str, ReviewNode] = Field(default_factory=dict, description="Nodes to add.")
+    levels: dict[str, Literal["edit", "write"]] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]
+            "style": "edit",
+            "continuity": "edit",
+            "characters": "write",
+            "pacing": "write",
+            "structure": "write",
+            "theme": "write",
+        },
+        description="`--revise`: the level a finding of each dimension is fixed at first: "
+        "edit (its paragraph reworded) or write (the passage around it redrafted). A "
+        "finding still there after its fix is tried once more a level up, then left.",
+    )
+    passages_per_iteration: int = Field(
+        default=3, ge=1, le=50, description="`--revise`: passages revised per iteration."
+    )
+    min_gain: float = Field(
+        default=0.2, ge=0, description="`--revise`: a gain of the overall score below this..."
+    )
+    plateau_iterations: int = Field(
+        default=2, ge=1, description="...for this many iterations in a row stops the revision."
+    )
 
     @model_validator(mode="after")
     def _acyclic(self) -> ReviewSettings:

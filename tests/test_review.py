@@ -322,3 +322,222 @@ def test_the_dashboard_and_the_api_show_a_finished_review(tmp_path: Path) -> Non
         assert status["job"] == "review" and status["status"] == "completed"
         findings = client.get("/api/books/plain/artifacts/findings").json()
         assert {(f["node"], f["chapter"]) for f in findings["findings"]} == PLANTED
+
+
+def _reef_node(prompt: str) -> str:
+    """A model node that finds fault with every paragraph naming the reef, and with each
+    "murk" a bad revision put in."""
+    passage = prompt.split("a passage:\n", 1)[1].split("\n\nList the problems", 1)[0]
+    lines = []
+    for paragraph in passage.split("\n\n"):
+        words = paragraph.split()
+        reefs = [i for i, w in enumerate(words) if w.strip('.,;"“”').casefold() == "reef"]
+        murks = [i for i, w in enumerate(words) if w.startswith("murk")]
+        for i in reefs[:1] + murks:
+            quote = " ".join(words[max(0, i - 2) : i + 1]).strip('"“”')
+            lines.append(f'minor | "{quote}" | {words[i]} is named again | name it once')
+    return "\n".join(lines) or "NONE"
+
+
+def _draft(prompt: str) -> str:
+    return prompt.split("Answer with the passage only.\n\n", 1)[1]
+
+
+def _reviser(fix: bool):  # type: ignore[no-untyped-def]
+    """Node answers as above; a revision takes the reef out (or, not `fix`, makes it
+    worse: one more finding each time)."""
+    worse = iter(range(1, 100))
+
+    def reply(prompt: str) -> str:
+        if "List the problems of this passage" in prompt:
+            return _reef_node(prompt)
+        draft = _draft(prompt)
+        if fix:
+            return re.sub(r"\breef\b", "rock", draft)
+        return re.sub(r"\bthe\b", f"the murk{next(worse)}", draft, count=1)
+
+    return reply
+
+
+def _revise_options(**changes: object) -> dict:
+    return {
+        "title": None,
+        "genre": "mystery",
+        "target_words": None,
+        "themes": [],
+        "audience": "",
+        "model": "fn:x",
+        "seed": 1,
+        "nodes": ["metrics", "pacing"],
+        "pause_at": [],
+        "revise": True,
+        "max_iterations": 3,
+        "threshold": 10.0,
+        **changes,
+    }
+
+
+def _reef_paragraphs(book: dict) -> list[tuple[int, int, int]]:
+    return [
+        (c, s, p)
+        for c, chapter in enumerate(book["chapters"], start=1)
+        for s, scene in enumerate(chapter["scenes"], start=1)
+        for p, paragraph in enumerate(scene.split("\n\n"), start=1)
+        if re.search(r"\breef\b", paragraph)
+    ]
+
+
+def test_revise_changes_only_the_passages_found_and_asks_again_only_about_them(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home", review=ReviewSettings(passages_per_iteration=2))
+    books = Books(settings)
+    original = read_manuscript(FIXTURE).manuscript.model_dump(mode="json")
+    assert len(_reef_paragraphs(original)) == 4
+    with scripted_model(_reviser(fix=True)):
+        start_review(books, str(FIXTURE), _revise_options(), "rv")
+        assert run_book(settings, "rv").status.value == "completed"
+    final = books.store.get_artifact("rv", "manuscript")[1]
+    assert _reef_paragraphs(final) == []
+    # Everything the findings did not point at is as it was, paragraph for paragraph.
+    for c, (before, after) in enumerate(
+        zip(original["chapters"], final["chapters"], strict=True), start=1
+    ):
+        for s, (a, b) in enumerate(zip(before["scenes"], after["scenes"], strict=True), start=1):
+            for p, (x, y) in enumerate(zip(a.split("\n\n"), b.split("\n\n"), strict=True), start=1):
+                assert x == y or (c, s, p) in _reef_paragraphs(original)
+    report = json.loads((settings.book_dir("rv") / "review.json").read_text(encoding="utf-8"))
+    revision = report["revision"]
+    versions = revision["iterations"]
+    # Two passages an iteration: chapter 1's two reefs are one passage, redrafted at once.
+    assert [len(v["changes"]) for v in versions] == [0, 2, 1]
+    assert versions[1]["changes"][0]["paragraphs"] == [1, 5]
+    assert versions[1]["changes"][0]["level"] == "write"  # pacing: the passage redrafted
+    assert [v["score"] for v in versions] == sorted(v["score"] for v in versions)
+    assert (
+        versions[-1]["score"] > versions[0]["score"] == report["revision"]["iterations"][0]["score"]
+    )
+    assert revision["best"] == 2 and "no finding left" in revision["stopped"]
+    # The short chapter (a measure, not a passage) is left for the author, and said.
+    assert any("not tied to a passage" in item for item in revision["left"])
+    # A re-analysis asks only about the passages that changed (node results kept by hash).
+    first = versions[0]["asks"]
+    assert first == 11 and versions[1]["asks"] == 2 and versions[2]["asks"] == 1
+    assert revision["words_end"] == revision["words_start"]  # one word for another
+    markdown = (settings.book_dir("rv") / "review.md").read_text(encoding="utf-8")
+    assert "## Revision" in markdown and "Kept version 2" in markdown
+    chart = (settings.book_dir("rv") / "review-revision.svg").read_text(encoding="utf-8")
+    assert chart.startswith("<svg") and chart.count("<polyline") == 2  # overall, pacing
+
+
+def test_a_revision_never_ends_worse_and_struck_findings_are_never_acted_on(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home", review=ReviewSettings(passages_per_iteration=1))
+    books = Books(settings)
+    original = read_manuscript(FIXTURE).manuscript.model_dump(mode="json")
+    options = _revise_options(pause_at=["findings"], max_iterations=5)
+    with scripted_model(_reviser(fix=False)):
+        start_review(books, str(FIXTURE), options, "worse")
+        assert run_book(settings, "worse").status.value == "halted"
+        findings = Findings.model_validate(books.store.get_artifact("worse", "findings")[1])
+        reefs = [f for f in findings.findings if "reef" in f.quote]
+        assert len(reefs) == 4
+        struck = reefs[0]
+        edited = [f.model_copy(update={"struck": f.id == struck.id}) for f in findings.findings]
+        edit_file = tmp_path / "findings.json"
+        edit_file.write_text(Findings(findings=edited).model_dump_json(), encoding="utf-8")
+        report = run_book(settings, "worse", approve=True, edit=books.read_edit("worse", edit_file))
+    assert report.status.value == "completed"
+    data = json.loads((settings.book_dir("worse") / "review.json").read_text(encoding="utf-8"))
+    revision = data["revision"]
+    scores_seen = [v["score"] for v in revision["iterations"]]
+    assert "declined twice" in revision["stopped"] and len(scores_seen) == 3
+    assert scores_seen[0] > scores_seen[1] > scores_seen[2]
+    assert revision["best"] == 0  # every revision made it worse: the original is kept
+    assert books.store.get_artifact("worse", "manuscript")[1]["chapters"] == original["chapters"]
+    assert data["scores"]["overall"]["score"] == scores_seen[0]
+    touched = {
+        (c["chapter"], c["scene"], c["paragraphs"][0])
+        for v in revision["iterations"]
+        for c in v["changes"]
+    }
+    assert (struck.chapter, struck.scene, struck.paragraph) not in touched
+    assert [f["id"] for f in data["struck"]] == [struck.id]
+
+
+def test_each_stop_condition_of_the_revision_and_the_best_version() -> None:
+    from bookwright.jobs.review.revise import best_version, stop_reason
+    from bookwright.model import ReviewSpec
+
+    spec = ReviewSpec(source_file="f", title="t", chapters=1, revise=True, max_iterations=4)
+
+    def why(scores: list[float], **kw: object) -> str | None:
+        history = [{"iteration": i, "score": s, "spent_share": 0.1} for i, s in enumerate(scores)]
+        args = {"min_gain": 0.2, "plateau": 2, "elapsed_s": 0.0, "budget_left": None, **kw}
+        return stop_reason(history, spec, **args)  # type: ignore[arg-type]
+
+    assert why([5.0]) is None and why([5.0, 6.0]) is None
+    assert "reached 8.5" in str(why([5.0, 9.0]))
+    assert "4 iterations" in str(why([1.0, 2.0, 3.0, 4.0, 5.0]))
+    timed = spec.model_copy(update={"time_limit_s": 60.0})
+    history = [{"iteration": 0, "score": 5.0}]
+    assert "time limit" in str(
+        stop_reason(history, timed, min_gain=0.2, plateau=2, elapsed_s=61, budget_left=None)
+    )
+    assert "budget" in str(why([5.0, 6.0], budget_left=0.05))  # the last took 0.1
+    assert why([5.0, 6.0], budget_left=0.5) is None
+    assert "declined twice" in str(why([6.0, 5.0, 4.0]))
+    assert "less than 0.2 for 2" in str(why([6.0, 6.1, 6.2]))
+    assert why([6.0, 5.0, 5.5]) is None  # one decline, then a gain
+    versions = [
+        {"iteration": 0, "score": 6.0},
+        {"iteration": 1, "score": 7.0},
+        {"iteration": 2, "score": 7.0},
+    ]
+    assert best_version(versions)["iteration"] == 1  # a tie keeps the earlier version
+
+
+def test_the_decision_engine_picks_levels_escalates_and_leaves_what_it_cannot_fix() -> None:
+    from bookwright.jobs.review.revise import decide, finding_key
+    from bookwright.model.review import Finding
+
+    book = read_manuscript(FIXTURE).manuscript
+    levels = ReviewSettings().levels
+
+    def finding(
+        i: int, category: str, chapter: int, paragraph: int | None, **kw: object
+    ) -> Finding:
+        scene = book.chapters[chapter - 1].scenes[0].split("\n\n")
+        quote = " ".join(scene[(paragraph or 1) - 1].split()[:4]) if paragraph else ""
+        return Finding(
+            id=f"F{i}",
+            node=category,
+            category=category,
+            severity="major",
+            chapter=chapter,
+            scene=1,
+            paragraph=paragraph,
+            quote=quote,
+            problem=f"p{i}",
+            **kw,
+        )  # type: ignore[arg-type]
+
+    found = [
+        finding(1, "style", 2, 1),
+        finding(2, "pacing", 3, 1),
+        finding(3, "style", 2, 1),  # the same paragraph as F1: one revision fixes both
+        finding(4, "style", 4, 2, struck=True),
+        finding(5, "pacing", 5, None),  # a measure: no passage to revise
+        finding(6, "style", 6, 1),
+    ]
+    targets, passed = decide(found, book, levels, {}, limit=2)
+    assert [(t.chapter, t.level) for t in targets] == [(2, "edit"), (3, "write")]
+    assert targets[0].keys == [finding_key(found[0]), finding_key(found[2])]
+    assert targets[0].first == 1 and targets[1].last > targets[1].first  # a redraft is a passage
+    assert passed == ["F4: struck by the author", "F5: not tied to a passage (for the author)"]
+    # Still there after an edit: a redraft; after a redraft: left for the author.
+    tried = {finding_key(found[0]): "edit", finding_key(found[1]): "write"}
+    targets, passed = decide(found, book, levels, tried, limit=5)
+    assert [(t.chapter, t.level) for t in targets] == [(2, "write"), (6, "edit")]
+    assert "F2: still there after a write (for the author)" in passed

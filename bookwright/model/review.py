@@ -28,7 +28,17 @@ class ReviewSpec(BaseModel):
     model: str = "local"
     seed: int = 42
     temperature: float = 0.3
-    pause_at: list[Literal["findings"]] = Field(default_factory=list)
+    pause_at: list[Literal["findings", "revision"]] = Field(
+        default_factory=list,
+        description="findings: after the analysis; revision: after each revision.",
+    )
+    revise: bool = Field(default=False, description="Revise until good enough (--revise).")
+    max_iterations: int = Field(default=3, ge=1, le=20)
+    threshold: float = Field(default=8.5, ge=0, le=10, description="Overall score to stop at.")
+    time_limit_s: float | None = Field(default=None, gt=0)
+    max_growth: float = Field(
+        default=0.05, ge=0, le=1, description="Share a revised passage may grow or shrink."
+    )
     nodes: list[str] = Field(default_factory=list, description="Nodes to run; empty: all.")
     author: str = ""
     language: str = "en"

@@ -9,7 +9,13 @@ from html import escape
 from typing import Any
 
 REPORT_FILES = {"md": "review.md", "json": "review.json"}
-CHART_FILES = ["review-scores.svg", "review-chapters.svg", "review-pacing.svg", "review-cast.svg"]
+CHART_FILES = [
+    "review-scores.svg",
+    "review-chapters.svg",
+    "review-pacing.svg",
+    "review-cast.svg",
+    "review-revision.svg",  # with --revise
+]
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -42,6 +48,7 @@ def report_markdown(report: dict[str, Any]) -> str:
         if name != "overall":
             lines.append(f"| {name} | {value['score']} | {value['findings']} |")
     lines += ["", "![Scores](review-scores.svg) ![Chapters](review-chapters.svg)", ""]
+    lines += _revision_lines(report.get("revision"))
     lines += ["## What to do first", ""]
     if not report["findings"]:
         lines.append("Nothing was found.")
@@ -95,6 +102,48 @@ def report_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _revision_lines(revision: dict[str, Any] | None) -> list[str]:
+    """What `--revise` did: each version's score and length, what changed, why it stopped."""
+    if not revision:
+        return []
+    growth = 100 * revision["growth"]
+    lines = [
+        "## Revision",
+        "",
+        f"Stopped because {revision['stopped']}. Kept version {revision['best']} "
+        f"(0 is the manuscript as it came): {revision['words_start']} words at the start, "
+        f"{revision['words_end']} at the end ({growth:+.1f}%"
+        + (
+            f", more than the {100 * revision['max_growth']:.0f}% allowed per passage"
+            if abs(growth) > 100 * revision["max_growth"]
+            else ""
+        )
+        + ").",
+        "",
+        "![Revision](review-revision.svg)",
+        "",
+        "| Version | Overall | Findings | Words | Passages revised | Asks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for it in revision["iterations"]:
+        changed = sum(1 for c in it["changes"] if c["changed"])
+        lines.append(
+            f"| {it['iteration']} | {it['score']} | {it['findings']} | {it['words']} | "
+            f"{changed} of {len(it['changes'])} | {it['asks']} |"
+        )
+    for it in revision["iterations"]:
+        for c in it["changes"]:
+            where = f"chapter {c['chapter']}, scene {c['scene']}, paragraphs "
+            where += "{}-{}".format(*c["paragraphs"])
+            said = "" if c["changed"] else " (no acceptable revision; kept as it was)"
+            extra = f"; {c['note']}" if c.get("note") else ""
+            lines.append(f"- Version {it['iteration']}: {c['level']} of {where}{said}{extra}")
+    if revision["left"]:
+        lines += ["", "Left for the author:", ""]
+        lines += [f"- {item}" for item in revision["left"]]
+    return [*lines, ""]
+
+
 def _bars(title: str, items: list[tuple[str, float]], top: float) -> str:
     width, row = 520, 22
     height = 40 + row * len(items)
@@ -114,27 +163,29 @@ def _bars(title: str, items: list[tuple[str, float]], top: float) -> str:
     return "\n".join([*out, "</svg>"]) + "\n"
 
 
-def _curve(title: str, series: dict[str, list[float]]) -> str:
-    width, height, left, bottom = 560, 240, 40, 200
-    colours = ["#4a7ab5", "#c0504d", "#9bbb59"]
+def _curve(title: str, series: dict[str, list[float]], top: float | None = None) -> str:
+    """Lines across the book (or the versions): on one 0-`top` scale, or without `top`
+    each line scaled to its own maximum."""
+    width, height, left, bottom = 560, 260, 40, 200
+    colours = ["#4a7ab5", "#c0504d", "#9bbb59", "#222222", "#8064a2", "#f79646", "#4bacc6"]
+    scaled = "" if top else " (each line scaled to its maximum)"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         'font-family="sans-serif" font-size="12">',
-        f'<text x="10" y="18" font-weight="bold">{escape(title)}'
-        " (each line scaled to its maximum)</text>",
+        f'<text x="10" y="18" font-weight="bold">{escape(title)}{scaled}</text>',
         f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#888"/>',
     ]
     for index, (name, values) in enumerate(series.items()):
-        top = max(values, default=0) or 1
+        high = top or max(values, default=0) or 1
         step = (width - left - 20) / max(1, len(values) - 1)
         points = " ".join(
-            f"{left + i * step:.1f},{bottom - v / top * 160:.1f}" for i, v in enumerate(values)
+            f"{left + i * step:.1f},{bottom - v / high * 160:.1f}" for i, v in enumerate(values)
         )
         colour = colours[index % len(colours)]
         out += [
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>',
-            f'<text x="{left + 150 * index}" y="{bottom + 30}" fill="{colour}">'
-            f"{escape(name)}</text>",
+            f'<text x="{left + 75 * (index % 7)}" y="{bottom + 25 + 15 * (index // 7)}" '
+            f'fill="{colour}">{escape(name)}</text>',
         ]
     return "\n".join([*out, "</svg>"]) + "\n"
 
@@ -169,9 +220,16 @@ def svg_charts(report: dict[str, Any]) -> dict[str, str]:
         "chapter length": [float(c["words"]) for c in metrics],
     }
     cast = report["measures"].get("names", {}).get("cast", {})
-    return {
+    charts = {
         "review-scores.svg": _bars("Score per dimension (0-10)", scores, 10),
         "review-chapters.svg": _bars("Score per chapter (0-10)", chapters, 10),
         "review-pacing.svg": _curve("Pacing across the book", pacing),
         "review-cast.svg": _cast(cast, int(report["chapters"])),
     }
+    revision = report.get("revision")
+    if revision:
+        series = {"overall": [float(it["score"]) for it in revision["iterations"]]}
+        for name in revision["iterations"][0]["dimensions"]:
+            series[name] = [float(it["dimensions"].get(name, 0)) for it in revision["iterations"]]
+        charts["review-revision.svg"] = _curve("Score per version (0-10)", series, 10)
+    return charts

@@ -36,8 +36,18 @@ from bookwright.jobs.review.analysis import (
 )
 from bookwright.jobs.review.metrics import MEASURES
 from bookwright.jobs.review.report import REPORT_FILES, report_json, report_markdown, svg_charts
+from bookwright.jobs.review.revise import (
+    apply,
+    best_version,
+    decide,
+    finding_key,
+    fit,
+    passage_of,
+    revision_ask,
+    stop_reason,
+)
 from bookwright.model import Manuscript
-from bookwright.model.review import Findings, NodeDef, ReviewSpec
+from bookwright.model.review import Finding, Findings, NodeDef, ReviewSpec
 
 WORKFLOW_NAME = "review"
 
@@ -59,6 +69,10 @@ def plan_step(only: list[str]) -> dict[str, Any]:
         "groups": groups(nodes),
         "passage_words": review.passage_words,
         "timeout_s": review.node_timeout_s,
+        "revise": review.model_dump(
+            mode="json",
+            include={"levels", "passages_per_iteration", "min_gain", "plateau_iterations"},
+        ),
     }
 
 
@@ -78,6 +92,24 @@ def measure_step(book_id: str, name: str, target_words: int | None, needs: list[
     return MEASURES[name](book, target_words, earlier)
 
 
+@DBOS.step(name="review_spend")
+def spend_step(book_id: str) -> float | None:
+    """The share of the book's budget (dollars or tokens) left; None without a budget."""
+    from bookwright.engine.runtime import runtime
+
+    store = runtime().store
+    book = store.get_book(book_id)
+    if book is None or (book.budget_usd is None and book.max_tokens is None):
+        return None
+    tokens, usd = store.spend(book_id)
+    shares = []
+    if book.budget_usd:
+        shares.append(1 - usd / book.budget_usd)
+    if book.max_tokens:
+        shares.append(1 - tokens / book.max_tokens)
+    return max(0.0, min(shares)) if shares else None
+
+
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=None)
 def review_workflow(book_id: str) -> str:
     spec = ReviewSpec.model_validate(load_spec_step(book_id))
@@ -85,13 +117,179 @@ def review_workflow(book_id: str) -> str:
     plan = plan_step(spec.nodes)
     nodes = {n: NodeDef.model_validate(d) for n, d in plan["nodes"].items()}
     book = Manuscript.model_validate(load_artifact_step(book_id, "manuscript"))
-    text_hash = fingerprint(book.model_dump(mode="json"))
     ask = make_ask(book_id, spec, "review")
+    dimension_of = {n: d.dimension for n, d in nodes.items()}
+
+    results = _analyse(book_id, spec, plan, nodes, book, ask, "")
+    ranked = merge_and_rank([f for n in nodes for f in results[n]["findings"]], dimension_of)
+    save_artifact_step(book_id, "findings", Findings(findings=ranked).model_dump(mode="json"))
+    final = _approved(book_id, "findings" in spec.pause_at, "findings")
+    struck = {finding_key(f) for f in final if f.struck}
+    history = [_version(0, final, dimension_of, book, results, [], None)]
+    stopped = ""
+    if spec.revise:
+        started = clock_step()  # the time limit is the revision's
+        settings = plan["revise"]
+        tried: dict[str, str] = {}
+        current, current_findings = book, final
+        while True:
+            budget = spend_step(book_id)
+            reason = stop_reason(
+                history,
+                spec,
+                min_gain=settings["min_gain"],
+                plateau=settings["plateau_iterations"],
+                elapsed_s=clock_step() - started,
+                budget_left=budget,
+            )
+            if reason is None:
+                targets, _ = decide(
+                    current_findings,
+                    current,
+                    settings["levels"],
+                    tried,
+                    settings["passages_per_iteration"],
+                )
+                if not targets:
+                    reason = "no finding left that a revision can act on"
+            if reason is not None:
+                stopped = reason
+                break
+            iteration = len(history)
+            book_state_step(book_id, current_stage=f"revision {iteration}")
+            changes = []
+            for target in targets:
+                draft = passage_of(current, target)
+                answer = ask(revision_ask(current, spec, target))
+                text, note = fit(answer, len(draft.split()), spec.max_growth)
+                for key in target.keys:
+                    tried[key] = target.level
+                if text.strip() and text.strip() != draft.strip():
+                    current = apply(current, target, text)
+                changes.append({**target.as_dict(), "note": note, "changed": text != draft})
+            save_artifact_step(book_id, "manuscript", current.model_dump(mode="json"))
+            results = _analyse(book_id, spec, plan, nodes, current, ask, f"revision {iteration}")
+            found = [f for n in nodes for f in results[n]["findings"]]
+            ranked = [
+                f.model_copy(update={"struck": True}) if finding_key(f) in struck else f
+                for f in merge_and_rank(found, dimension_of)
+            ]
+            save_artifact_step(
+                book_id, "findings", Findings(findings=ranked).model_dump(mode="json")
+            )
+            current_findings = _approved(
+                book_id, "revision" in spec.pause_at, f"revision {iteration}"
+            )
+            struck |= {finding_key(f) for f in current_findings if f.struck}
+            history.append(
+                _version(
+                    iteration,
+                    current_findings,
+                    dimension_of,
+                    current,
+                    results,
+                    changes,
+                    _spent(budget, spend_step(book_id)),
+                )
+            )
+        best = best_version(history)
+        if best["iteration"] != history[-1]["iteration"]:  # never end worse than the best
+            kept = Manuscript.model_validate(best["manuscript"])
+            save_artifact_step(book_id, "manuscript", kept.model_dump(mode="json"))
+            save_artifact_step(
+                book_id, "findings", Findings(findings=best["found"]).model_dump(mode="json")
+            )
+        final, book, results = (
+            best["found"],
+            Manuscript.model_validate(best["manuscript"]),
+            best["results"],
+        )
+        limit = settings["passages_per_iteration"]
+        _, left = decide(final, book, settings["levels"], tried, limit)
+
+    book_state_step(book_id, current_stage="report")
+    report = _report(spec, book, final, nodes, plan, results, dimension_of)
+    if spec.revise:
+        report["revision"] = {
+            "iterations": [
+                {k: v for k, v in h.items() if k not in ("manuscript", "found", "results")}
+                for h in history
+            ],
+            "best": best_version(history)["iteration"],
+            "stopped": stopped,
+            "words_start": history[0]["words"],
+            "words_end": book.word_count,
+            "growth": round(book.word_count / max(1, history[0]["words"]) - 1, 4),
+            "max_growth": spec.max_growth,
+            "left": left,
+        }
+    save_artifact_step(book_id, "report", report)
+    write_file_step(REPORT_FILES["json"], book_id, report_json(report))
+    write_file_step(REPORT_FILES["md"], book_id, report_markdown(report))
+    for name, svg in svg_charts(report).items():
+        write_file_step(name, book_id, svg)
+    book_state_step(book_id, status="completed", current_stage=None)
+    return "completed"
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    """The share of the budget an iteration took."""
+    return None if before is None or after is None else before - after
+
+
+def _approved(book_id: str, halt: bool, stage: str) -> list[Finding]:
+    """The findings as the author left them: after a halt (`approve --edit` may strike
+    some), or as saved."""
+    if halt:
+        book_state_step(book_id, current_stage=stage)
+        wait_for_message(book_id, approve_topic("findings"), status="halted", halted_at="findings")
+        book_state_step(book_id, status="processing", halted_at=None, **NOT_WAITING)
+    return Findings.model_validate(load_artifact_step(book_id, "findings")).findings
+
+
+def _version(
+    iteration: int,
+    found: list[Finding],
+    dimension_of: dict[str, str],
+    book: Manuscript,
+    results: dict[str, dict[str, Any]],
+    changes: list[dict[str, Any]],
+    spent_share: float | None,
+) -> dict[str, Any]:
+    """One manuscript version of a revision: its scores, and what made it."""
+    scored = scores(found, dimension_of, book.word_count)
+    return {
+        "iteration": iteration,
+        "score": scored["overall"]["score"],
+        "dimensions": {k: v["score"] for k, v in scored.items() if k != "overall"},
+        "findings": scored["overall"]["findings"],
+        "words": book.word_count,
+        "changes": changes,
+        "asks": sum(r["run"]["asks"] for r in results.values()),
+        "spent_share": round(spent_share, 4) if spent_share is not None else None,
+        "manuscript": book.model_dump(mode="json"),
+        "found": found,
+        "results": results,
+    }
+
+
+def _analyse(
+    book_id: str,
+    spec: ReviewSpec,
+    plan: dict[str, Any],
+    nodes: dict[str, NodeDef],
+    book: Manuscript,
+    ask: Any,
+    stage: str,
+) -> dict[str, dict[str, Any]]:
+    """Every node over `book`, needs first. A node whose inputs are unchanged is kept as
+    it is; a model node asks again only about the passages whose question changed."""
+    text_hash = fingerprint(book.model_dump(mode="json"))
     results: dict[str, dict[str, Any]] = {}
     for group in plan["groups"]:
         for name in group:
             node = nodes[name]
-            book_state_step(book_id, current_stage=f"review:{name}")
+            book_state_step(book_id, current_stage=f"{stage + ': ' if stage else ''}review:{name}")
             inputs = fingerprint(
                 node.model_dump(mode="json"),
                 text_hash,
@@ -104,7 +302,8 @@ def review_workflow(book_id: str) -> str:
                 continue
             start = clock_step()
             if node.model:
-                result = _ask_node(node, book, spec, results, plan, start, ask)
+                known = (kept or {}).get("passages", {})
+                result = _ask_node(node, book, spec, results, plan, start, ask, known)
             else:
                 result = measure_step(book_id, name, spec.target_words, node.needs)
                 result["findings"] = [locate(book, f) for f in result["findings"]]
@@ -122,21 +321,21 @@ def review_workflow(book_id: str) -> str:
             }
             save_artifact_step(book_id, f"analysis:{name}", result)
             results[name] = result
+    return results
 
-    dimension_of = {n: d.dimension for n, d in nodes.items()}
-    found = [f for name in nodes for f in results[name]["findings"]]
-    ranked = merge_and_rank(found, dimension_of)
-    save_artifact_step(book_id, "findings", Findings(findings=ranked).model_dump(mode="json"))
-    if "findings" in spec.pause_at:
-        book_state_step(book_id, current_stage="findings")
-        wait_for_message(book_id, approve_topic("findings"), status="halted", halted_at="findings")
-        book_state_step(book_id, status="processing", halted_at=None, **NOT_WAITING)
-    final = Findings.model_validate(load_artifact_step(book_id, "findings")).findings
 
-    book_state_step(book_id, current_stage="report")
+def _report(
+    spec: ReviewSpec,
+    book: Manuscript,
+    final: list[Finding],
+    nodes: dict[str, NodeDef],
+    plan: dict[str, Any],
+    results: dict[str, dict[str, Any]],
+    dimension_of: dict[str, str],
+) -> dict[str, Any]:
     runs = [results[n]["run"] for group in plan["groups"] for n in group]
     path, longest = critical_path(nodes, {r["name"]: r["seconds"] for r in runs})
-    report = {
+    return {
         "title": book.title,
         "source_file": spec.source_file,
         "words": book.word_count,
@@ -151,13 +350,6 @@ def review_workflow(book_id: str) -> str:
         "wall_seconds": round(sum(r["seconds"] for r in runs), 3),
         "measures": {n: results[n].get("measures", {}) for n in nodes if not nodes[n].model},
     }
-    save_artifact_step(book_id, "report", report)
-    write_file_step(REPORT_FILES["json"], book_id, report_json(report))
-    write_file_step(REPORT_FILES["md"], book_id, report_markdown(report))
-    for name, svg in svg_charts(report).items():
-        write_file_step(name, book_id, svg)
-    book_state_step(book_id, status="completed", current_stage=None)
-    return "completed"
 
 
 def _ask_node(
@@ -168,19 +360,28 @@ def _ask_node(
     plan: dict[str, Any],
     start: float,
     ask: Any,
+    known: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """A model node: one ask per passage, until done or past its time."""
+    """A model node: one ask per passage, until done or past its time. A passage whose
+    question is the same as last time keeps last time's problems without asking."""
     earlier = [f for need in node.needs for f in results[need]["findings"]]
     questions = node_asks(node, book, spec.model_dump(mode="json"), earlier, plan["passage_words"])
     findings: list[dict[str, Any]] = []
-    note, asked = "", 0
+    answered: dict[str, list[dict[str, Any]]] = {}
+    note, asked, reused = "", 0, 0
     for question in questions:
-        if asked and clock_step() - start > plan["timeout_s"]:
-            note = f"stopped after {asked} of {len(questions)} passages (node_timeout_s)"
-            break
-        answer = ask(question)
-        asked += 1
-        for problem in parse_review(answer, question.variables["text"]).problems:
+        key = fingerprint(question.messages())
+        if key in known:
+            problems, reused = known[key], reused + 1
+        else:
+            if asked and clock_step() - start > plan["timeout_s"]:
+                note = f"stopped after {asked} of {len(questions)} passages (node_timeout_s)"
+                break
+            answer = ask(question)
+            asked += 1
+            problems = parse_review(answer, question.variables["text"]).problems
+        answered[key] = problems
+        for problem in problems:
             finding = {
                 "node": node.name,
                 "category": node.dimension,
@@ -188,4 +389,8 @@ def _ask_node(
                 **problem,
             }
             findings.append(locate(book, finding))
-    return {"findings": findings, "run": {"asks": asked, "note": note}}
+    return {
+        "findings": findings,
+        "passages": answered,
+        "run": {"asks": asked, "kept_passages": reused, "note": note},
+    }
