@@ -107,13 +107,28 @@ def read_source(path: Path, name: str, raw: bytes) -> list[Chunk]:
         try:
             text = MarkItDown(enable_plugins=False).convert(str(path)).text_content
         except Exception as exc:  # markitdown wraps each converter's own errors
-            raise ValueError(
-                f"could not be converted: {' '.join(str(exc).split())[:160]}"
-            ) from None
+            text = _docx_text(path) if suffix == ".docx" else None
+            if text is None:
+                raise ValueError(
+                    f"could not be converted: {' '.join(str(exc).split())[:160]}"
+                ) from None
         if text.lstrip().startswith(("%PDF", "PK\x03\x04")) or "\x00" in text:
             # markitdown falls back to reading the bytes as text when its converter fails
             raise ValueError(f"could not be read as {suffix[1:].upper()} (damaged, or not one)")
     return _turns(name, text.replace("\r\n", "\n").split("\n"))
+
+
+def _docx_text(path: Path) -> str | None:
+    """A Word file's paragraphs through mammoth alone, when markitdown's pass over the
+    XML fails before mammoth sees it (markitdown 0.1.9's math and strike pre-pass
+    drops every namespace with lxml 6.2, and then no .docx converts)."""
+    import mammoth  # markitdown's own .docx reader, installed with markitdown[docx]
+
+    try:
+        with path.open("rb") as stream:
+            return str(mammoth.extract_raw_text(stream).value)
+    except Exception:
+        return None
 
 
 def _speaker(line: str) -> tuple[str, str] | None:
