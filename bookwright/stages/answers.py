@@ -314,7 +314,9 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
 _META = re.compile(
     r"\b(I (have )?(revised|made|edited|rewrote|changed|improved|reorganized)|"
     r"the (original|revised|edited) (sentence|text|version|scene)|reworked|rephrased|"
-    r"(this|the) (revised|edited) (text|scene|version)|write the next scene|I'm ready)\b",
+    r"(this|the) (revised|edited) (text|scene|version)|write the next scene|I'm ready|"
+    r"here is the (edited|revised|rewritten|improved) (passage|text|version|scene)|"
+    r"(this|the) passage (needs|has been|was)|I'll make sure)\b",
     re.I,
 )
 _NOTE_LINE = re.compile(
@@ -337,9 +339,20 @@ def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, s
         return None, "Write prose, not JSON."
     if _META.search(text):
         return None, "Write the story itself, not comments about the changes."
+    keep = float(ask.extra.get("keep_words", 0))
+    if keep and word_similarity(text, str(ask.variables.get("draft", ""))) < keep:
+        return None, "Keep the passage's own sentences; change only what the notes ask."
     if copies_context(text, _context_strings(ask), threshold=0.5):
         return None, "Write new story text; do not copy the notes above."
     return text, None
+
+
+def word_similarity(a: str, b: str) -> float:
+    """0-1: how much of one text's word sequence the other keeps (normalized Levenshtein
+    over words): about 0.9 for an edit of a few words, under 0.2 for unrelated text."""
+    from rapidfuzz.distance import Levenshtein
+
+    return float(Levenshtein.normalized_similarity(a.casefold().split(), b.casefold().split()))
 
 
 def clean_prose(ask: Ask, raw: str, finish_reason: str | None) -> str:

@@ -23,6 +23,7 @@ from bookwright.stages.prose import max_tokens_for, tail
 LEVELS = ("edit", "write")
 EDIT_WORDS = 60  # an edit's passage grows to at least this many words (one paragraph...)
 WRITE_WORDS = 250  # ...a redraft's to about this many: bounded, never the scene
+KEEP_WORDS = {"edit": 0.5, "write": 0.25}  # word_similarity a revision keeps of its passage
 
 
 def finding_key(finding: Finding | dict[str, Any]) -> str:
@@ -167,7 +168,13 @@ def revision_ask(book: Manuscript, spec: ReviewSpec, target: Target) -> Ask:
         fallback=draft,  # no acceptable revision: the passage stays as it was
         chapter=target.chapter,
         scene=target.scene,
-        extra={"artifact": "manuscript"},
+        # An edit keeps most of the passage's words, a redraft a fair share: an answer
+        # about the passage, or a different text, is refused (and the passage kept).
+        extra={
+            "artifact": "manuscript",
+            "attempts": 3,
+            "keep_words": KEEP_WORDS[target.level],
+        },
     )
 
 
