@@ -52,13 +52,15 @@ test: $(VENV)/.test-installed
 	$(call need,ls /usr/lib/postgresql/*/bin/pg_ctl || command -v pg_ctl,postgresql,the workers tests are skipped)
 	$(BIN)/ruff check bookwright tests bench
 	$(BIN)/mypy bookwright
-	$(BIN)/python -m pytest -q
+	@# Four workers on two cores: most tests wait on the processes they start. The embedded
+	@# model's tests run first, on one worker (tests/conftest.py), beside the rest.
+	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 # The edit loop: lint, types, and the tests that need no other process (a few minutes).
 check: $(VENV)/.test-installed
 	$(BIN)/ruff check bookwright tests bench
 	$(BIN)/mypy bookwright
-	BOOKWRIGHT_FAST_CHECK=1 $(BIN)/python -m pytest -q -m "not process"
+	BOOKWRIGHT_FAST_CHECK=1 $(BIN)/python -m pytest -q -n 2 -m "not process"
 
 bench: install
 	$(BIN)/python bench/overhead.py

@@ -167,6 +167,52 @@ def book_args(**changes: Any) -> list[str]:
 
 
 SMALL = book_args()
+SCRIPTED_SPEC: dict[str, Any] = {**SMALL_BOOK, "model": "scripted:m"}  # for in-process writes
+
+
+def scripted_settings(home: Path, server: ScriptedServer) -> Settings:
+    """Settings for a home whose provider `scripted` is this scripted server."""
+    return Settings(home=home, providers={"scripted": ProviderSettings(base_url=server.base_url)})
+
+
+# The embedded model's book, shared by its tests: one chapter of one short scene, the seed
+# pinned (a field the model cannot answer keeps its best answer, so the book completes
+# whatever the model writes), no judge (each test is about durability, not quality).
+EMBEDDED_BOOK = [
+    *book_args(
+        chapters=1, scenes_per_chapter=1, words_per_scene=50, characters=1, locations=1,
+        seed=3, genre="mystery", temperature=0,
+    ),
+    "--no-judge",
+]  # fmt: skip
+# llama.cpp's output depends on its thread count: every run that must equal the reference
+# uses one thread (the workers' tests too), which also leaves a core to the other tests.
+ONE_THREAD = "[embedded]\nthreads = 1\n"
+
+
+@dataclass
+class EmbeddedReference:
+    """EMBEDDED_BOOK written once, undisturbed, on the embedded model: what a killed,
+    resumed or recovered run of the same book must equal."""
+
+    ws: Workspace
+    book_id: str
+    manuscript: bytes
+    requests: int
+
+
+@pytest.fixture(scope="session")
+def embedded_reference(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedReference:
+    root = tmp_path_factory.mktemp("embedded-reference")
+    (root / "bookwright.toml").write_text(ONE_THREAD)
+    ws = Workspace(root / "home", root / "bookwright.toml")
+    run = ws.run("write", *EMBEDDED_BOOK, "--book-id", "reference", timeout=900)
+    assert run.code == 0, run.err
+    requests = ws.run("status", "reference", "--json").json()["llm"]["requests_sent"]
+    path = root / "reference.md"
+    exported = ws.run("export", "reference", "--format", "md", "-o", str(path))
+    assert exported.code == 0, exported.err
+    return EmbeddedReference(ws, "reference", path.read_bytes(), requests)
 
 
 def epubcheck_command() -> list[str]:
@@ -220,6 +266,32 @@ class Served:
         return self.proc.returncode
 
 
+def embedded(test: Any) -> Any:
+    """A test on the real embedded model; its name must say `embedded` (checked below)."""
+    return pytest.mark.embedded(test)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs `-n 4 --dist loadgroup`: each test on its own, except the embedded
+    model's tests, which go together to one worker, first (they are the longest, they
+    share one reference book, and two llama.cpp servers side by side halve each other).
+
+    xdist 3.8 marks a group by renaming the test's node id, which pytest 9.2 no longer
+    allows; so the group is read from the test's name, which `embedded` tests must carry.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class EmbeddedTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            name = nodeid.rsplit("::", 1)[-1]
+            return "embedded" if "embedded" in name else super()._split_scope(nodeid)
+
+    return EmbeddedTogether(config, log)
+
+
 # Fixtures and modules whose tests start processes: `make check` (-m "not process") skips them.
 PROCESS_FIXTURES = {"workspace", "slow", "cluster"}
 PROCESS_MODULES = {
@@ -232,6 +304,14 @@ PROCESS_MODULES = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks the process tests; puts the embedded model's tests first (see `embedded`)."""
+    for item in items:
+        if (item.get_closest_marker("embedded") is not None) != ("embedded" in item.name):
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test on the embedded model (@embedded) and only such a "
+                "test has `embedded` in its name (the xdist scheduler groups by the name)"
+            )
+    items.sort(key=lambda item: item.get_closest_marker("embedded") is None)  # stable
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""  # type: ignore[attr-defined]
         uses = set(getattr(item, "fixturenames", ()))

@@ -23,25 +23,19 @@ from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
 from bookwright.settings import Settings
-from tests.conftest import SMALL, SMALL_BOOK, Workspace
+from tests.conftest import SCRIPTED_SPEC, SMALL, Workspace, scripted_settings
 from tests.scripted_server import ScriptedServer
-
-SPEC = {**SMALL_BOOK, "model": "scripted:m"}
 
 
 def cli(home: Path, *args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, list(args), env={"BOOKWRIGHT_HOME": str(home)})
 
 
-def settings_for(home: Path, server: ScriptedServer) -> Settings:
-    return Settings(home=home, providers={"scripted": {"base_url": server.base_url}})
-
-
 def write_in_process(settings: Settings, book_id: str | None = None, *, create: bool = True):  # type: ignore[no-untyped-def]
     """Write (or resume) a book in this process with DBOS, then release DBOS."""
     books = Books(settings)
     if create:
-        book_id = books.create(BookSpec.model_validate(SPEC), book_id)
+        book_id = books.create(BookSpec.model_validate(SCRIPTED_SPEC), book_id)
     assert book_id is not None
     try:
         return run_book(settings, book_id, resume=not create)
@@ -77,15 +71,15 @@ def test_backup_while_written_then_restore_elsewhere_finishes_it_unpaid(  # type
     restored = cli(other, "restore", str(archive), "--into", str(other))
     assert restored.exit_code == 0, restored.output
     assert "continue it with `bookwright resume busy`" in restored.output
-    copied = Books(settings_for(other, scripted)).status("busy")
+    copied = Books(scripted_settings(other, scripted)).status("busy")
     assert copied.status.value == "processing" and not copied.running
     answered = copied.llm.requests_sent
 
-    report = write_in_process(settings_for(other, scripted), "busy", create=False)
+    report = write_in_process(scripted_settings(other, scripted), "busy", create=False)
     assert report.status.value == "completed"
     resumed_requests = scripted.requests
     # An undisturbed run of the same book, for comparison.
-    clean = write_in_process(settings_for(tmp_path / "clean", scripted), "busy")
+    clean = write_in_process(scripted_settings(tmp_path / "clean", scripted), "busy")
     assert clean.status.value == "completed"
     ours = (other / "books" / "busy" / "manuscript.md").read_text()
     assert ours == (tmp_path / "clean" / "books" / "busy" / "manuscript.md").read_text()
@@ -100,7 +94,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Scri
     a process of its own: a halted workflow keeps a DBOS thread waiting), built once."""
     root = tmp_path_factory.mktemp("two-books")
     with ScriptedServer() as server:
-        settings = settings_for(root / "home", server)
+        settings = scripted_settings(root / "home", server)
         assert write_in_process(settings, "first").status.value == "completed"
         config = root / "bookwright.toml"
         config.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
@@ -116,7 +110,7 @@ def two_books(tmp_path: Path, built: tuple[Path, ScriptedServer]) -> Settings:
     """A copy of the built home, for one test to change."""
     home, server = built
     shutil.copytree(home, tmp_path / "home")
-    return settings_for(tmp_path / "home", server)
+    return scripted_settings(tmp_path / "home", server)
 
 
 def test_named_backup_holds_only_that_books_rows_and_restores_resumable(  # type: ignore[no-untyped-def]
@@ -143,7 +137,7 @@ def test_named_backup_holds_only_that_books_rows_and_restores_resumable(  # type
     assert [b["book_id"] for b in json.loads(listed.output)] == ["second"]
     assert (other / "backups.jsonl").exists() is False  # the log stays in the source home
     # The restored halt is approved and finished there as in its home.
-    settings = settings_for(other, built[1])
+    settings = scripted_settings(other, built[1])
     try:
         report = run_book(settings, "second", approve=True)
     finally:

@@ -18,8 +18,8 @@ from bookwright.engine.books import Books
 from bookwright.engine.messages import RetryRequest
 from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
+from tests.conftest import SCRIPTED_SPEC, scripted_settings
 from tests.scripted_server import ScriptedServer
-from tests.test_backup import SPEC, settings_for
 
 BOOK = "kept"
 
@@ -34,9 +34,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     superseded, so it has versions gc must keep and versions it may drop."""
     root = tmp_path_factory.mktemp("gc")
     with ScriptedServer() as server:
-        settings = settings_for(root / "home", server)
+        settings = scripted_settings(root / "home", server)
         books = Books(settings)
-        books.create(BookSpec.model_validate(SPEC), BOOK)
+        books.create(BookSpec.model_validate(SCRIPTED_SPEC), BOOK)
         try:
             assert run_book(settings, BOOK).status.value == "completed"
             for name, source in (("scene:1:1", "imported"), ("scene:1:2", "edited")):

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL, Workspace, book_args, epubcheck_command
+from tests.conftest import (
+    EMBEDDED_BOOK,
+    SMALL,
+    EmbeddedReference,
+    Workspace,
+    embedded,
+    epubcheck_command,
+)
 from tests.durability import write_with_kills
 from tests.scripted_server import ScriptedServer
 
@@ -39,28 +46,16 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
         assert server.requests - sent_before <= paid  # counted = really sent (or fewer sent)
 
 
-@pytest.mark.embedded
-@pytest.mark.timeout(1800)  # a deadline for a slow machine: a clean book, then 3 kills
-def test_embedded_model_book_survives_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    ws = Workspace(tmp_path / "home")
-    book = [
-        *book_args(locations=1, genre="mystery", temperature=0, seed=None),
-        "--no-judge",  # SIGKILL is under test; the scripted test above runs the judge
-    ]
-    # One pinned seed: a field the model cannot answer keeps its best answer (a warning),
-    # so the book completes whatever the model writes.
-    seed = "3"
-    args = [*book, "--seed", seed]
-    clean = ws.run("write", *args, "--book-id", f"clean{seed}", timeout=600)
-    assert clean.code == 0, clean.err
-    clean_requests = ws.run("status", f"clean{seed}", "--json").json()["llm"]["requests_sent"]
-
-    kills = write_with_kills(ws, args, "killed", kills=3, seed=5, min_s=3.0, max_s=12.0)
+@embedded
+@pytest.mark.timeout(1800)  # a deadline for a slow machine: the reference, then 3 kills
+def test_embedded_model_book_survives_sigkill(embedded_reference: EmbeddedReference) -> None:
+    ws = embedded_reference.ws
+    kills = write_with_kills(ws, EMBEDDED_BOOK, "killed", kills=3, seed=5, min_s=3.0, max_s=9.0)
     assert kills >= 1
-    assert manuscript(ws, "killed") == manuscript(ws, f"clean{seed}")
+    assert manuscript(ws, "killed") == embedded_reference.manuscript
     paid = ws.run("status", "killed", "--json").json()["llm"]["requests_sent"]
-    assert paid <= clean_requests + kills
-    export_every_format(ws, f"clean{seed}", tmp_path / "out")
+    assert paid <= embedded_reference.requests + kills
+    export_every_format(ws, embedded_reference.book_id, ws.home.parent / "out")
 
 
 def export_every_format(ws: Workspace, book: str, out: Path) -> None:
@@ -77,8 +72,8 @@ def export_every_format(ws: Workspace, book: str, out: Path) -> None:
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert all(any(t in h for h in headings) for t in titles)
     project = ET.parse(out / f"{book}.yw7").getroot()
-    assert project.tag == "YWRITER7" and len(project.findall("./CHAPTERS/CHAPTER")) == 2
-    assert len(list((out / "json").glob("*.json"))) == 2
+    assert project.tag == "YWRITER7" and len(project.findall("./CHAPTERS/CHAPTER")) == len(titles)
+    assert len(list((out / "json").glob("*.json"))) == len(titles)
     # Last, as the other formats were checked: skipped with the reason where it cannot run.
     check = subprocess.run(
         [*epubcheck_command(), str(out / f"{book}.epub")],

@@ -21,17 +21,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, SMALL, Run, book_args
+from tests.conftest import EMBEDDED_BOOK, ROOT, SMALL, EmbeddedReference, Run, embedded
 from tests.pg_cluster import PgCluster, missing_reason
 from tests.scripted_server import ScriptedServer
 
 SCRIPTED_BOOK = [*SMALL, "--no-judge", "--model", "scripted:m"]
-EMBEDDED_BOOK = [
-    *book_args(
-        chapters=1, scenes_per_chapter=1, words_per_scene=50, characters=1, locations=1, seed=None
-    ),
-    *("--genre", "mystery", "--temperature", "0", "--model", "local", "--no-judge"),
-]
 WAIT_S = 1800.0  # a deadline for the slowest machine, not a measurement
 
 
@@ -315,21 +309,28 @@ def test_a_failed_chapter_kept_through_the_workers(cluster: PgCluster, tmp_path:
             fleet.stop()
 
 
-def run_fleet_with_a_kill(fleet: Fleet, args: list[str], reference: str, min_requests: int) -> None:
-    """Six books like `reference` (written undisturbed) on three workers; the first worker
+def run_fleet_with_a_kill(
+    fleet: Fleet,
+    args: list[str],
+    reference: str,
+    min_requests: int,
+    books: int = 6,
+    workers: tuple[str, ...] = ("w1", "w2", "w3"),
+) -> None:
+    """`books` books like `reference` (written undisturbed) on `workers`; the first worker
     seen with a book `min_requests` requests in is killed with SIGKILL, then restarted."""
-    for executor in ("w1", "w2", "w3"):
+    for executor in workers:
         fleet.start_worker(executor)
     reference_requests = fleet.status(reference)["llm"]["requests_sent"]
     expected = fleet.manuscript(reference)
 
-    books = [f"book{i}" for i in range(6)]
-    for book in books:
+    names = [f"book{i}" for i in range(books)]
+    for book in names:
         write_detached(fleet, book, args)
     deadline = time.monotonic() + WAIT_S
     victim = None
     while victim is None:  # the first worker found mid-way through a book of its own
-        for executor in ("w1", "w2", "w3"):
+        for executor in workers:
             if any(fleet.requests(b) >= min_requests for b in fleet.in_hand(executor)):
                 victim = executor
                 break
@@ -345,9 +346,9 @@ def run_fleet_with_a_kill(fleet: Fleet, args: list[str], reference: str, min_req
         time.sleep(0.5)
     fleet.start_worker(victim)  # the same executor id: it recovers them
 
-    final = fleet.wait_stopped(books)
-    assert {b: final[b]["status"] for b in books} == dict.fromkeys(books, "completed")
-    for book in books:  # each written once, exactly as an undisturbed run writes it
+    final = fleet.wait_stopped(names)
+    assert {b: final[b]["status"] for b in names} == dict.fromkeys(names, "completed")
+    for book in names:  # each written once, exactly as an undisturbed run writes it
         assert fleet.manuscript(book) == expected
     with fleet.store.connect() as conn:
         twice = conn.execute(
@@ -359,12 +360,12 @@ def run_fleet_with_a_kill(fleet: Fleet, args: list[str], reference: str, min_req
         states = conn.execute(
             sa.text("SELECT workflow_uuid, status FROM dbos.workflow_status WHERE name = 'book'")
         ).all()
-    assert [row for row in twice if row[0] in books] == []
-    assert {b: dict(states)[f"book-{b}"] for b in books} == dict.fromkeys(books, "SUCCESS")
+    assert [row for row in twice if row[0] in names] == []
+    assert {b: dict(states)[f"book-{b}"] for b in names} == dict.fromkeys(names, "SUCCESS")
     # Each book workflow has at most one request in flight: the kill cost at most that.
-    sent = sum(final[b]["llm"]["requests_sent"] for b in books)
-    print(f"killed {victim} holding {orphaned}; sent {sent}, undisturbed 6 x {reference_requests}")
-    assert sent <= 6 * reference_requests + len(orphaned)
+    sent = sum(final[b]["llm"]["requests_sent"] for b in names)
+    print(f"killed {victim} holding {orphaned}; sent {sent}; undisturbed: {reference_requests}")
+    assert sent <= books * reference_requests + len(orphaned)
 
 
 def test_killed_worker_recovers_its_books(cluster: PgCluster, tmp_path: Path) -> None:
@@ -381,20 +382,27 @@ def test_killed_worker_recovers_its_books(cluster: PgCluster, tmp_path: Path) ->
             fleet.stop()
 
 
-@pytest.mark.embedded
-@pytest.mark.timeout(3600)
-def test_killed_worker_recovers_embedded_books(cluster: PgCluster, tmp_path: Path) -> None:
-    """The same on the embedded model, each worker with its own llama.cpp server."""
+@embedded
+@pytest.mark.timeout(1800)
+def test_killed_worker_recovers_an_embedded_book(
+    cluster: PgCluster, tmp_path: Path, embedded_reference: EmbeddedReference
+) -> None:
+    """The same on the embedded model, the worker with its own llama.cpp server: killed
+    mid-book, restarted, it finishes the book exactly as the undisturbed SQLite run did."""
     fleet = new_fleet(cluster, tmp_path, "kill_embedded")
     try:
-        fleet.start_worker("w0", concurrency=4)  # a failed probe keeps its slot, waiting
-        # One pinned seed: what the model cannot answer keeps its best answer, so it completes.
-        seed = "3"
-        args = [*EMBEDDED_BOOK, "--seed", seed]
-        write_detached(fleet, f"probe{seed}", args)
-        stopped = fleet.wait_stopped([f"probe{seed}"])[f"probe{seed}"]
-        assert stopped["status"] == "completed", stopped
-        fleet.kill("w0")
-        run_fleet_with_a_kill(fleet, args, f"probe{seed}", min_requests=6)
+        fleet.start_worker("w1", concurrency=1)
+        write_detached(fleet, "book", [*EMBEDDED_BOOK, "--model", "local"])
+        deadline = time.monotonic() + WAIT_S
+        while fleet.requests("book") < 6:
+            assert time.monotonic() < deadline, "the worker never got 6 requests into the book"
+            time.sleep(0.1)
+        fleet.kill("w1")
+        assert fleet.in_hand("w1") == ["book"]  # PENDING under a dead executor
+        fleet.start_worker("w1", concurrency=1)  # the same executor id: it recovers it
+        final = fleet.wait_stopped(["book"])["book"]
+        assert final["status"] == "completed", final
+        assert fleet.manuscript("book") == embedded_reference.manuscript
+        assert final["llm"]["requests_sent"] <= embedded_reference.requests + 1
     finally:
         fleet.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos_proxy import ChaosProxy, Faults
-from tests.conftest import SMALL, Workspace, book_args
+from tests.conftest import EMBEDDED_BOOK, SMALL, Workspace, embedded
 from tests.scripted_server import ScriptedServer
 
 ARGS = [*SMALL, "--temperature", "0"]
@@ -200,7 +200,7 @@ def assert_every_fault_logged(ws: Workspace, book: str, proxy: ChaosProxy) -> No
     assert status["llm"]["errors_by_class"] == dict(logged)
 
 
-@pytest.mark.embedded
+@embedded
 @pytest.mark.timeout(2700)  # a deadline for a slow machine: a write and up to two resumes
 def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
     """The issue's chaos check: the real embedded model behind the fault-injecting proxy.
@@ -211,9 +211,9 @@ def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
     from bookwright.store import Store
 
     url, key = EmbeddedServer.endpoint(EmbeddedSettings())
-    faults = Faults(server=0.30, rate_limit=0.10, empty=0.10, malformed=0.05, stall=0.05, drop=0.02)
-    faults.stall_s = 25.0
-    with ChaosProxy(f"{url}/v1", faults) as proxy:
+    faults = Faults(server=0.30, rate_limit=0.10, empty=0.10, malformed=0.05, drop=0.02)
+    faults.stall_s = 25.0  # past the timeout: each stall costs a timeout, so just one
+    with ChaosProxy(f"{url}/v1", faults, script=[None, None, "stall"]) as proxy:
         ws = workspace(
             tmp_path,
             f'[providers.chaos]\nbase_url = "{proxy.base_url}"\napi_key_env = "CHAOS_KEY"\n'
@@ -224,11 +224,11 @@ def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
         run = ws.run("write", *args, timeout=900, CHAOS_KEY=key)
         assert run.code == 0, run.err  # what the model cannot answer keeps its best answer
         status = ws.run("status", "e", "--json").json()
-        assert [c["status"] for c in status["chapters"]] == ["completed"] * 2
+        assert [c["status"] for c in status["chapters"]] == ["completed"]
         store = Store(f"sqlite:///{ws.home / 'bookwright.sqlite'}")
         names = store.artifact_names("e")
         scenes = sorted(n for n in names if n.startswith("scene:"))
-        assert scenes == ["scene:1:1", "scene:1:2", "scene:2:1", "scene:2:2"]
+        assert scenes == ["scene:1:1"]
         for name in scenes:  # written once (plus the edit the model-free checks asked for)
             second = store.get_artifact("e", name, 2)
             assert second is None or "checks" in second[1], name
@@ -237,9 +237,3 @@ def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
         for chapter in status["chapters"]:
             assert text.count(f"## Chapter {chapter['number']}: {chapter['title']}") == 1
         assert_every_fault_logged(ws, "e", proxy)
-
-
-EMBEDDED_BOOK = [
-    *book_args(locations=1, genre="mystery", temperature=0, seed=3),
-    "--no-judge",  # the faults are under test here, not the quality loop
-]
