@@ -1,17 +1,33 @@
-"""Prompt templates live in bookwright/prompts/*.j2, never as strings in code."""
+"""Prompt templates live in bookwright/prompts/*.j2 (and a registered job's own folder),
+never as strings in code."""
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
+
+_FOLDERS: list[Path] = []  # the prompt folders of jobs from other packages
+
+
+def add_prompt_folder(folder: Path) -> None:
+    """Templates of a job's own, looked up after bookwright's."""
+    if folder not in _FOLDERS:
+        _FOLDERS.append(folder)
+        _env.cache_clear()
 
 
 @cache
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("bookwright", "prompts"),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("bookwright", "prompts"),
+                *(jinja2.FileSystemLoader(str(folder)) for folder in _FOLDERS),
+            ]
+        ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
