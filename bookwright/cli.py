@@ -543,7 +543,7 @@ def _report_outcome(report: StatusReport, folder: Path | None = None) -> int:
     if status == "completed":
         words = sum(c.word_count for c in report.chapters)
         out.print(
-            f"Book {book} is complete: {len(report.chapters)} chapters, {words} words, "
+            f"Book {book} is complete: {_count(len(report.chapters), 'chapter')}, {words} words, "
             f"{report.llm.requests_sent} requests"
             + (
                 f" ({report.cost.tokens_per_1k_words:g} tokens per 1,000 words)"
@@ -658,7 +658,7 @@ def _print_status(report: StatusReport) -> None:
         out.print(table)
     llm = report.llm
     work = (
-        f"{report.job}: {len(report.chapters)} chapters"
+        f"{report.job}: {_count(len(report.chapters), 'chapter')}"
         if report.job != "novel"
         else f"scenes {report.scenes_written}/{report.scenes_total} written, "
         f"{report.scenes_edited} edited"
@@ -947,3 +947,8 @@ def main() -> None:
             error = UsageError("The input is nested too deeply to read", "Simplify the file")
         _say_error(error)
         sys.exit(error.exit_code)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 chapter', '2 chapters'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
