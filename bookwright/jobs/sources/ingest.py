@@ -107,11 +107,12 @@ def read_source(path: Path, name: str, raw: bytes) -> list[Chunk]:
         try:
             text = MarkItDown(enable_plugins=False).convert(str(path)).text_content
         except Exception as exc:  # markitdown wraps each converter's own errors
-            text = _docx_text(path) if suffix == ".docx" else None
-            if text is None:
+            plain = _docx_text(path) if suffix == ".docx" else None
+            if plain is None:
                 raise ValueError(
                     f"could not be converted: {' '.join(str(exc).split())[:160]}"
                 ) from None
+            text = plain
         if text.lstrip().startswith(("%PDF", "PK\x03\x04")) or "\x00" in text:
             # markitdown falls back to reading the bytes as text when its converter fails
             raise ValueError(f"could not be read as {suffix[1:].upper()} (damaged, or not one)")
