@@ -33,7 +33,7 @@ from bookwright.errors import (
 )
 from bookwright.model import BookSpec
 from bookwright.model.status import Cost, Retries, StatusReport
-from bookwright.model.text import printable
+from bookwright.model.text import counted, printable
 from bookwright.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -543,7 +543,7 @@ def _report_outcome(report: StatusReport, folder: Path | None = None) -> int:
     if status == "completed":
         words = sum(c.word_count for c in report.chapters)
         out.print(
-            f"Book {book} is complete: {_count(len(report.chapters), 'chapter')}, {words} words, "
+            f"Book {book} is complete: {counted(len(report.chapters), 'chapter')}, {words} words, "
             f"{report.llm.requests_sent} requests"
             + (
                 f" ({report.cost.tokens_per_1k_words:g} tokens per 1,000 words)"
@@ -658,7 +658,7 @@ def _print_status(report: StatusReport) -> None:
         out.print(table)
     llm = report.llm
     work = (
-        f"{report.job}: {_count(len(report.chapters), 'chapter')}"
+        f"{report.job}: {counted(len(report.chapters), 'chapter')}"
         if report.job != "novel"
         else f"scenes {report.scenes_written}/{report.scenes_total} written, "
         f"{report.scenes_edited} edited"
@@ -938,6 +938,23 @@ from bookwright.cli_adapt import register as register_adapt  # noqa: E402  (the 
 register_adapt(app)
 
 
+def _plugin_commands() -> None:
+    """Jobs from other packages (the entry-point group `bookwright.jobs`) add their own
+    commands. Nothing is imported when none is installed: the command stays quick."""
+    from importlib.metadata import entry_points
+
+    if not entry_points(group="bookwright.jobs"):
+        return
+    from bookwright.jobs import JOBS  # importing it loads (and registers) them
+
+    for job in JOBS.values():
+        if job.commands is not None:
+            job.commands(app)
+
+
+_plugin_commands()
+
+
 def main() -> None:
     """The command's one error edge: whatever a command did not translate itself."""
     try:
@@ -947,8 +964,3 @@ def main() -> None:
             error = UsageError("The input is nested too deeply to read", "Simplify the file")
         _say_error(error)
         sys.exit(error.exit_code)
-
-
-def _count(n: int, noun: str) -> str:
-    """'1 chapter', '2 chapters'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bookwright.errors import BookwrightError, UsageError
+from bookwright.model.text import counted
 
 out = Console(highlight=False)
 
@@ -130,8 +131,9 @@ def start_adapt(
     books.store.put_artifact(new_id, "source_scenes", plans, "imported")
     scenes_count = sum(len(c.scenes) for c in manuscript.chapters)
     return new_id, (
-        f"Adapting {manuscript.title}: {len(manuscript.chapters)} chapters, {scenes_count} "
-        f"scenes, cast {', '.join(cast) or '(none found)'}; aiming at {spec.minutes} minutes."
+        f"Adapting {manuscript.title}: {counted(len(manuscript.chapters), 'chapter')}, "
+        f"{counted(scenes_count, 'scene')}, cast {', '.join(cast) or '(none found)'}; "
+        f"aiming at {spec.minutes} minutes."
     )
 
 

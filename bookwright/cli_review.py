@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bookwright.errors import BookwrightError, UsageError
+from bookwright.model.text import counted
 
 out = Console(highlight=False)
 
@@ -196,8 +197,8 @@ def start_review(
     books.store.put_artifact(new_id, "manuscript", manuscript.model_dump(mode="json"), "imported")
     scenes = sum(len(c.scenes) for c in manuscript.chapters)
     summary = (
-        f"Read {len(manuscript.chapters)} chapters, {scenes} scenes, {manuscript.word_count} "
-        f"words from {origin} ({how})."
+        f"Read {counted(len(manuscript.chapters), 'chapter')}, {counted(scenes, 'scene')}, "
+        f"{counted(manuscript.word_count, 'word')} from {origin} ({how})."
     )
     from bookwright.jobs.review.analysis import passages
 

@@ -62,7 +62,18 @@ class Workspace:
             self.settings is not None
             and args
             and args[0]
-            in {"write", "resume", "approve", "retry", "status", "list", "show", "export"}
+            in {
+                "write",
+                "resume",
+                "approve",
+                "retry",
+                "status",
+                "list",
+                "show",
+                "export",
+                "review",
+                "adapt",
+            }
         ):
             cmd += ["--settings", str(self.settings)]
         return cmd
@@ -300,6 +311,7 @@ PROCESS_MODULES = {
     "test_postgres_workers",
     "test_control",
     "test_disk",
+    "test_job_contract",
 }
 
 

@@ -393,9 +393,11 @@ def test_killed_worker_recovers_an_embedded_book(
     try:
         fleet.start_worker("w1", concurrency=1)
         write_detached(fleet, "book", [*EMBEDDED_BOOK, "--model", "local"])
+        halfway = max(2, embedded_reference.requests // 2)
         deadline = time.monotonic() + WAIT_S
-        while fleet.requests("book") < 6:
-            assert time.monotonic() < deadline, "the worker never got 6 requests into the book"
+        while fleet.requests("book") < halfway:  # killed mid-book, not before nor after it
+            assert fleet.workers["w1"].poll() is None, "the worker died on its own"
+            assert time.monotonic() < deadline, f"no {halfway} requests into the book"
             time.sleep(0.1)
         fleet.kill("w1")
         assert fleet.in_hand("w1") == ["book"]  # PENDING under a dead executor

@@ -98,57 +98,58 @@ def wait_until_stopped(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_dashboard_review_approve_and_download(tmp_path: Path) -> None:
+    with ScriptedServer(delay_s=0.5) as server:  # slow enough to watch it move
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        served = Served(Workspace(tmp_path / "home", settings))
+        try:
+            drive_the_dashboard(served, tmp_path)
+        finally:
+            assert served.stop() == 0
+
+
+def drive_the_dashboard(served: Served, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    server = ScriptedServer(delay_s=0.5).__enter__()  # slow enough to watch it move
-    settings = tmp_path / "bookwright.toml"
-    settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
-    served = Served(Workspace(tmp_path / "home", settings))
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(accept_downloads=True)
-            seed = 3
-            start_book(page, served.url, seed)
-            page.evaluate(WATCH_PROGRESS)
-            page.evaluate("window.sameDocument = true")
-            status = wait_until_stopped(page)
-            assert status == "halted", page.inner_text("#error")
-            seen = [float(v) for v in page.evaluate("window.seen")]
-            assert len(set(seen)) >= 2 and seen == sorted(seen), seen  # it moved, live
-            assert page.evaluate("window.sameDocument")  # ...without reloading the page
-            assert page.is_visible("#timeline li.halted[data-stage=outline]")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(accept_downloads=True)
+        seed = 3
+        start_book(page, served.url, seed)
+        page.evaluate(WATCH_PROGRESS)
+        page.evaluate("window.sameDocument = true")
+        status = wait_until_stopped(page)
+        assert status == "halted", page.inner_text("#error")
+        seen = [float(v) for v in page.evaluate("window.seen")]
+        assert len(set(seen)) >= 2 and seen == sorted(seen), seen  # it moved, live
+        assert page.evaluate("window.sameDocument")  # ...without reloading the page
+        assert page.is_visible("#timeline li.halted[data-stage=outline]")
 
-            page.click("#review")
-            page.wait_for_url(f"**/books/keeper-{seed}/review")
-            page.fill(TITLE_INPUT, NEW_TITLE)
-            page.click("#approve")
-            page.wait_for_url(f"**/books/keeper-{seed}")
-            status = wait_until_stopped(page)
-            assert status == "completed", page.inner_text("#error")
+        page.click("#review")
+        page.wait_for_url(f"**/books/keeper-{seed}/review")
+        page.fill(TITLE_INPUT, NEW_TITLE)
+        page.click("#approve")
+        page.wait_for_url(f"**/books/keeper-{seed}")
+        status = wait_until_stopped(page)
+        assert status == "completed", page.inner_text("#error")
 
-            assert page.inner_text("#chapters tr:first-child td:nth-child(2)") == NEW_TITLE
-            assert page.inner_text("#percent") == "100"
-            page.screenshot(path=str(tmp_path / "book-page.png"), full_page=True)
-            if os.environ.get("BOOKWRIGHT_SCREENSHOTS"):  # to refresh docs/screenshots
-                page.screenshot(
-                    path=str(Path(os.environ["BOOKWRIGHT_SCREENSHOTS"]) / "book-page.png"),
-                    full_page=True,
-                )
-
-            with page.expect_download() as download:
-                page.click("a[href$='/export/epub']")
-            epub = tmp_path / download.value.suggested_filename
-            download.value.save_as(epub)
-            browser.close()
-        assert epub.name == f"keeper-{seed}.epub"
-        with zipfile.ZipFile(epub) as archive:
-            assert archive.read("mimetype") == b"application/epub+zip"
-            text = " ".join(
-                archive.read(n).decode() for n in archive.namelist() if n.endswith("html")
+        assert page.inner_text("#chapters tr:first-child td:nth-child(2)") == NEW_TITLE
+        assert page.inner_text("#percent") == "100"
+        page.screenshot(path=str(tmp_path / "book-page.png"), full_page=True)
+        if os.environ.get("BOOKWRIGHT_SCREENSHOTS"):  # to refresh docs/screenshots
+            page.screenshot(
+                path=str(Path(os.environ["BOOKWRIGHT_SCREENSHOTS"]) / "book-page.png"),
+                full_page=True,
             )
-        assert NEW_TITLE in text
-        assert (tmp_path / "book-page.png").stat().st_size > 10_000
-    finally:
-        assert served.stop() == 0
-        server.__exit__(None, None, None)
+
+        with page.expect_download() as download:
+            page.click("a[href$='/export/epub']")
+        epub = tmp_path / download.value.suggested_filename
+        download.value.save_as(epub)
+        browser.close()
+    assert epub.name == f"keeper-{seed}.epub"
+    with zipfile.ZipFile(epub) as archive:
+        assert archive.read("mimetype") == b"application/epub+zip"
+        text = " ".join(archive.read(n).decode() for n in archive.namelist() if n.endswith("html"))
+    assert NEW_TITLE in text
+    assert (tmp_path / "book-page.png").stat().st_size > 10_000

@@ -11,10 +11,11 @@ and the API serve it as they serve the novel.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
+import typer
 from dbos import DBOS
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bookwright.engine.asking import NOT_WAITING, make_ask, wait_for_message
 from bookwright.engine.states import approve_topic
@@ -26,6 +27,7 @@ from bookwright.engine.steps import (
     load_spec_step,
     save_artifact_step,
 )
+from bookwright.errors import BookwrightError, UsageError, first_error
 from bookwright.jobs import Job, register
 from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact, Chapter, Manuscript
 from bookwright.stages.asks import Ask
@@ -106,4 +108,41 @@ def toy_workflow(book_id: str) -> str:
     return "completed"
 
 
-register(Job("toy", toy_workflow, "toy", False), prompts=Path(__file__).parent / "toy_prompts")
+def toy_commands(app: Any) -> None:
+    """`bookwright toy --title T`: the job's own command, added to `bookwright`."""
+
+    @app.command("toy")
+    def toy(
+        title: Annotated[str, typer.Option(help="Title of the piece.")],
+        pause_at: Annotated[list[str] | None, typer.Option(help="Halt at: notes.")] = None,
+        model: Annotated[str | None, typer.Option(help="`local` or PROVIDER:MODEL.")] = None,
+        book_id: Annotated[str | None, typer.Option(help="Id of the book.")] = None,
+        settings_file: Annotated[Path | None, typer.Option("--settings")] = None,
+    ) -> None:
+        """Write a toy piece: notes, then a sentence or three on each (a test job)."""
+        from bookwright.cli_face import face
+
+        commands = face()
+        try:
+            settings = commands.settings(settings_file)
+            try:
+                spec = ToySpec(
+                    title=title,
+                    pause_at=pause_at or [],  # type: ignore[arg-type]
+                    model=model or settings.default_model,
+                )
+            except ValidationError as exc:
+                first = first_error(exc)
+                raise UsageError(f"Invalid {first.where}: {first.msg}", "Fix it") from None
+            new_id = commands.books(settings).record(
+                spec.model_dump(), spec.title, spec.model, book_id, name=spec.title
+            )
+        except BookwrightError as error:
+            commands.fail(error)
+        commands.run(settings, new_id)
+
+
+register(
+    Job("toy", toy_workflow, "toy", False, commands=toy_commands),
+    prompts=Path(__file__).parent / "toy_prompts",
+)

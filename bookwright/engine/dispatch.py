@@ -132,6 +132,7 @@ def hand_to_workers(
 ) -> Callable[[], bool]:
     """Queue the book's workflow (or message the waiting one) and return `finished()`.
     Without `dispatcher`, a client of its own that lives as long as `finished`."""
+    job_of(book.spec)  # a book whose job is not installed here: refused, nothing queued
     dispatcher = dispatcher or Dispatcher(settings)
     if retry is not None:  # a new workflow of its own; `resume` continues it
         workflow_id = f"retry-{book.id}-{retry.chapter}-{time.time_ns()}"

@@ -56,6 +56,7 @@ def run_book(
     """
     books = Books(settings)
     book = books.get(book_id)
+    job_of(book.spec)  # a book whose job is not installed: refused before anything changes
     with BookLock(settings.book_dir(book_id), book_id):
         book = books.get(book_id)  # re-read under the lock
         if accept:

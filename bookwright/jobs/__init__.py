@@ -7,7 +7,7 @@ every job's workflows with DBOS, which must happen before DBOS is launched.
 
 A job from another package registers itself with `register` when its module is imported,
 and is found in every process (the CLI, `serve`, the workers) through the entry-point
-group `bookwright.jobs` (README: "Adding a job").
+group `bookwright.jobs`, whose name should be the job's (README: "Adding a job").
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Job:
     workflow: Callable[[str], str]  # takes the book id
     workflow_name: str  # its DBOS name, for queueing by name (workers)
     retries_chapters: bool  # `bookwright retry --chapter` applies
+    # Adds the job's own commands to the `bookwright` command (a Typer app), for a job
+    # from another package; bookwright's own jobs register theirs in bookwright.cli.
+    commands: Callable[[Any], None] | None = None
 
 
 JOBS: dict[str, Job] = {
@@ -57,24 +60,34 @@ def register(job: Job, prompts: Path | None = None) -> None:
         add_prompt_folder(prompts)
 
 
+FAILED: dict[str, str] = {}  # entry-point name -> why its module did not load
+
+
 def job_of(spec: dict[str, Any]) -> Job:
     """The job a stored spec belongs to."""
     name = str(spec.get("job") or "novel")
-    if name not in JOBS:
+    if name in JOBS:
+        return JOBS[name]
+    if name in FAILED:
         raise UsageError(
-            f"This book belongs to the job {name!r}, which this installation does not have",
-            f"Install the package that provides the {name!r} job, then run the command again",
+            f"This book belongs to the job {name!r}, which failed to load: {FAILED[name]}",
+            f"Fix or reinstall the package that provides the {name!r} job, then run the "
+            "command again",
         )
-    return JOBS[name]
+    raise UsageError(
+        f"This book belongs to the job {name!r}, which this installation does not have",
+        f"Install the package that provides the {name!r} job, then run the command again",
+    )
 
 
 def _load_plugins() -> None:
-    """Import the jobs other packages declare; one that fails to load is logged, not fatal
-    (the other jobs, and every book of theirs, keep working)."""
+    """Import the jobs other packages declare; one that fails to load is logged and
+    remembered, not fatal (the other jobs, and every book of theirs, keep working)."""
     for entry in entry_points(group=ENTRY_POINTS):
         try:
             entry.load()
         except Exception as exc:
+            FAILED[entry.name] = f"{type(exc).__name__}: {exc}"[:300]
             logging.getLogger(__name__).error("the job %s failed to load: %s", entry.name, exc)
 
 

@@ -34,3 +34,8 @@ def looks_like_json(text: str) -> bool:
     """True when a text looks like the start of a JSON document rather than plain words."""
     t = text.strip()
     return t[:1] in "{[" or '":' in t or '{"' in t
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 chapter', '2 chapters': a number and a regular noun, in agreement."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
