@@ -187,12 +187,16 @@ def test_chaos_book_completes_identical_with_every_fault_logged(tmp_path: Path) 
         assert_every_fault_logged(ws, "x", proxy)
 
 
-def assert_every_fault_logged(ws: Workspace, book: str, proxy: ChaosProxy) -> None:
+def assert_every_fault_logged(
+    ws: Workspace, book: str, proxy: ChaosProxy, own: tuple[str, ...] = ()
+) -> None:
+    """Every injected fault is in the log under its class; the classes in `own` (and the
+    answers a model gives empty or invalid) may also have faults of the model's own."""
     logged = Counter(e["error_class"] for e in ws.run("errors", book, "--json").json())
     expected = proxy.expected_classes()
     assert sum(expected.values()) >= 10, expected  # the chaos really happened
     for error_class, count in expected.items():
-        if error_class in ("empty", "invalid_output"):  # the model may add its own
+        if error_class in ("empty", "invalid_output", *own):
             assert logged[error_class] >= count, (error_class, logged, expected)
         else:
             assert logged[error_class] == count, (error_class, logged, expected)
@@ -236,4 +240,5 @@ def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
         text = manuscript(ws, "e")
         for chapter in status["chapters"]:
             assert text.count(f"## Chapter {chapter['number']}: {chapter['title']}") == 1
-        assert_every_fault_logged(ws, "e", proxy)
+        # A real answer can pass the timeout on a busy 2-core machine: a timeout of its own.
+        assert_every_fault_logged(ws, "e", proxy, own=("timeout",))
