@@ -9,8 +9,8 @@ then `bookwright adapt` turns it into a screenplay, and reads what was recorded:
 - the Fountain problems of the final script, parsed by screenplain with the book's cast
   as the job checks it (`bookwright.jobs.adapt.fountain.problems`; goal 0), and how many
   scenes were written by rule from the book because no answer passed that check;
-- the estimated running time (the `running_time` artifact: the PDF's pages) against
-  `--minutes`, and the pages that hold script (the PDF's title page left out);
+- the estimated running time (the `running_time` artifact: pages of script, the title
+  page left out) against `--minutes`, and the PDF's pages;
 - the adaptation's tokens per screenplay page, from `bookwright status --json`'s llm block;
 - every screen-scene answer the model gave (read back from the DBOS checkpoints) checked
   again as the job checks it: how many passed, and what was wrong with the others.
@@ -72,13 +72,11 @@ def timed(home: Path, settings: Path | None, *args: str) -> tuple[int, float, st
     return proc.returncode, round(time.monotonic() - started, 1), proc.stderr[-500:]
 
 
-def title_pages(pdf: Path, sluglines: list[str]) -> int:
-    """1 when the PDF's first page is a title page (no scene heading on it)."""
+def pdf_pages(pdf: Path) -> int:
+    """Every page of the PDF, its title page included."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(pdf.read_bytes())
-    first = document[0].get_textpage().get_text_range() if len(document) else ""
-    return 0 if any(s in first for s in sluglines) else 1
+    return len(pdfium.PdfDocument(pdf.read_bytes()))
 
 
 PROBLEMS = {  # what the Fountain check says of a scene -> a short name
@@ -172,13 +170,13 @@ def measure(home: Path, settings: Path | None, model: str, args: argparse.Namesp
     cast = [n.split()[0].upper() for n in artifact("source_cast")["names"]]
     fountain = artifact("screenplay")["fountain"]
     found = problems(fountain, cast)
-    sluglines = [s["slugline"] for s in scenes["scenes"]]
     parsed = parse(fountain)
     headings = sum(1 for p in parsed if isinstance(p, Slug))
     speeches = sum(1 for p in parsed if isinstance(p, Dialog | DualDialog))
     running = artifact("running_time")
     pdf = home / "books" / "screen" / "screenplay.pdf"
-    script_pages = running["pages"] - title_pages(pdf, sluglines)
+    script_pages = running["pages"]  # the job leaves the title page out (render.pdf_bytes)
+    all_pages = pdf_pages(pdf)
     by_rule = [w for w in report["warnings"] if w["artifact"] == "screenplay"]
     result.update(
         ok=True,
@@ -197,12 +195,12 @@ def measure(home: Path, settings: Path | None, model: str, args: argparse.Namesp
         problems=found[:5],
         target_minutes=running["target_minutes"],
         estimated_minutes=running["estimated_minutes"],
-        pdf_pages=running["pages"],
+        pdf_pages=all_pages,
         script_pages=script_pages,
         planned_minutes=round(sum(s["pages"] for s in scenes["scenes"]), 2),
         script_words=len(fountain.split()),
         tokens=tokens,
-        tokens_per_page=round(tokens / running["pages"], 1) if running["pages"] else None,
+        tokens_per_page=round(tokens / all_pages, 1) if all_pages else None,
         tokens_per_script_page=round(tokens / script_pages, 1) if script_pages else None,
         model_answers=answers(home, store, scenes, cast),
     )

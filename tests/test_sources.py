@@ -130,7 +130,10 @@ def test_a_written_chapter_keeps_only_what_its_sources_support() -> None:
         'Ada Lind said "a stopped loom is money on the floor" [c00000001]. '
         'Bert Hale said "a stopped loom is money on the floor" [c00000002]. '
         f"{UNSUPPORTED} "
-        "They had a dance in the new loom shed."
+        "The shed was opened with a dance in 1952 [adab23bac]. "
+        "They had a dance in the new loom shed. [c00000001] "
+        "The new loom shed had a dance when it opened in 1952. "
+        "The new loom shed opened in 1948 with a dance [c00000001]."
     )
     reading = read_grounded(
         answer,
@@ -142,8 +145,13 @@ def test_a_written_chapter_keeps_only_what_its_sources_support() -> None:
     kept = " ".join(reading.kept)
     assert "c99999999" not in kept and "Japan" not in kept
     assert 'Ada Lind said "a stopped loom' not in kept and 'Bert Hale said "a stopped' in kept
+    assert "adab23bac" not in kept  # a bracketed id in another form is no citation either
+    # A citation after the full stop is its own sentence's, not the next one's.
+    assert "They had a dance in the new loom shed [c00000001]." in reading.kept
+    assert reading.kept[-1].startswith("The new loom shed had a dance when it opened in 1952")
     assert reading.kept[-1].endswith("[c00000001]")  # an uncited sentence gets its source
-    assert len(reading.dropped) == 3 and reading.usable
+    assert "1948" not in kept  # a year its source does not give: overlap cannot see it
+    assert len(reading.dropped) == 5 and reading.usable
 
 
 def _reply(prompt: str) -> str:

@@ -33,7 +33,8 @@ def title_page(title: str, author: str, source: str) -> str:
 
 
 def pdf_bytes(fountain: str) -> tuple[bytes, int]:
-    """The screenplay PDF and its page count (a page is about a minute of film)."""
+    """The screenplay PDF and its pages of script, the title page left out (a page of
+    script is about a minute of film; the title page is none)."""
     import pypdfium2 as pdfium
     from screenplain.export.pdf import to_pdf
 
@@ -43,7 +44,7 @@ def pdf_bytes(fountain: str) -> tuple[bytes, int]:
         to_pdf(screenplay, str(path))
         data = path.read_bytes()
     pages = len(pdfium.PdfDocument(data))
-    return data, pages
+    return data, max(1, pages - (1 if screenplay.title_page else 0))
 
 
 def fdx(fountain: str) -> str:

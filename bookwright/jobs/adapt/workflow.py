@@ -52,7 +52,7 @@ def artifact_of_stage(stage: str) -> str:
 
 @DBOS.step(name="adapt_pdf")
 def pdf_step(book_id: str, fountain: str) -> int:
-    """The screenplay PDF in the book's folder; returns its page count."""
+    """The screenplay PDF in the book's folder; returns its pages of script."""
     data, pages = render.pdf_bytes(fountain)
     path = runtime().settings.book_dir(book_id) / render.FILES["pdf"]
     tmp = path.with_suffix(".pdf.tmp")

@@ -23,6 +23,14 @@ from bookwright.quality.text import STOPWORDS, sentences
 from bookwright.stages.asks import Ask
 
 CITE = re.compile(r"\[\s*(c[0-9a-f]{8}(?:-\d+)?)\s*\]")
+# What a model writes as a citation: a bracketed token with a digit in it, whatever its
+# form ("[c1a2b3c4d]", "[adab23bac]", "[ c1a2b3c4d-2 ]"): one that is no passage id in the
+# store is refused like any unknown source, never left in the text as if it were one.
+_MARKER = re.compile(r"\[\s*([A-Za-z0-9][A-Za-z0-9_-]{3,30})\s*\]")
+# A citation after the sentence's full stop ("It closed. [c1a2b3c4d] Then ...") belongs to
+# the sentence before it, not to the next one.
+_TRAILING = re.compile(r"([.!?][\"”’']?)\s+((?:\[\s*[A-Za-z0-9_-]{4,31}\s*\]\s*)+)")
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")  # word overlap cannot see a changed year
 _QUOTED = re.compile(r"[\"“]([^\"“”]{12,})[\"”]")
 _CONTENT = re.compile(r"[a-z][a-z'-]{2,}")
 QUOTE_MATCH = 90  # rapidfuzz partial_ratio a quotation needs against its speaker's words
@@ -71,9 +79,11 @@ def read_grounded(
     """`chunks`: the chapter's own; `known`: every chunk id in the store; `speakers`:
     everyone who speaks in the sources."""
     reading = GroundedReading(target=target)
-    for sentence in sentences(answer.replace("\n", " ")):
+    text = _TRAILING.sub(lambda m: f" {' '.join(m.group(2).split())}{m.group(1)} ", answer)
+    for sentence in sentences(text.replace("\n", " ")):
+        markers = [m for m in _MARKER.findall(sentence) if any(ch.isdigit() for ch in m)]
         cited = CITE.findall(sentence)
-        unknown = [c for c in cited if c not in known]
+        unknown = [m for m in markers if m not in known]
         if unknown:
             reading.dropped.append(f"cites {unknown[0]}, which is no source: {sentence[:60]}")
             continue
@@ -90,6 +100,12 @@ def read_grounded(
             continue
         elif max(support(sentence, c) for c in sources) < SUPPORT:
             reading.dropped.append(f"its source does not say this: {sentence[:60]}")
+            continue
+        stated = set(_YEAR.findall(sentence)) - set(
+            _YEAR.findall(" ".join(c.text for c in sources))
+        )
+        if stated:
+            reading.dropped.append(f"its source gives no {min(stated)}: {sentence[:60]}")
             continue
         misquoted = [
             q for q in _QUOTED.findall(sentence) if not _said(q, sentence, chunks, speakers)
