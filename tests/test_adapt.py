@@ -65,6 +65,8 @@ def test_fountain_is_checked_with_line_numbers_and_prose_is_turned_into_it() -> 
     assert problems(f"EXT. ROCK - NIGHT\n\n{body}\n", ["MARA", "TOBIAS"]) == []
     assert slugline("She climbed the tower stairs at night.", []) == "INT. STAIRS - NIGHT"
     assert slugline("The waves broke on Gull Rock.", ["Gull Rock"]) == "EXT. GULL ROCK - DAY"
+    assert slugline("They argued until dawn.", ["The Mill"]) == "INT. MILL - DAWN"
+    assert slugline("They argued.", []) == "INT. UNNAMED PLACE - DAY"
 
 
 def test_an_unfinished_book_or_a_wrong_pause_is_refused(tmp_path: Path) -> None:

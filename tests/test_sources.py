@@ -20,10 +20,10 @@ from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
 from bookwright.errors import UsageError
 from bookwright.export.document import export_book
-from bookwright.jobs.sources.grounding import CITE, read_grounded
+from bookwright.jobs.sources.grounding import CITE, from_sources, read_grounded
 from bookwright.jobs.sources.ingest import ingest
 from bookwright.jobs.sources.storyline import build_storyline, open_questions
-from bookwright.model.sources import Chunk, SourceIndex, SourcesSpec, Storyline
+from bookwright.model.sources import Chunk, PlannedChapter, SourceIndex, SourcesSpec, Storyline
 from bookwright.settings import Settings
 from tests.scripted_model import scripted_model
 
@@ -152,6 +152,21 @@ def test_a_written_chapter_keeps_only_what_its_sources_support() -> None:
     assert reading.kept[-1].endswith("[c00000001]")  # an uncited sentence gets its source
     assert "1948" not in kept  # a year its source does not give: overlap cannot see it
     assert len(reading.dropped) == 5 and reading.usable
+
+
+def test_a_chapter_edited_from_its_sources_quotes_memories_not_questions() -> None:
+    chunks = [
+        _chunk("c00000001", "Interviewer", "You were on the picket line in 1961?"),
+        _chunk("c00000002", "Ada Lind", "I was, with my sister, every morning at six."),
+        _chunk("c00000003", "", "The strike lasted eleven weeks."),
+    ]
+    planned = PlannedChapter(number=1, title="1961", node="n1", chunks=[c.id for c in chunks])
+    text = from_sources(planned, chunks)
+    assert "picket line" not in text  # a question is nobody's memory
+    assert 'Ada Lind recalled: "I was, with my sister' in text
+    assert 'f.txt records: "The strike lasted eleven weeks." [c00000003]' in text
+    only_questions = from_sources(planned, chunks[:1])  # nothing else: kept, not emptied
+    assert "picket line" in only_questions
 
 
 def _reply(prompt: str) -> str:

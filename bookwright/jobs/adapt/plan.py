@@ -143,7 +143,9 @@ def slugline(text: str, places: list[str]) -> str:
     where = "INT." if inside >= outside else "EXT."
     if not place:
         found = sorted(words & (INTERIOR if where == "INT." else EXTERIOR))
-        place = found[0] if found else "the island"
+        # Nothing in the text says where: the book's first place, else say so plainly
+        # (a default of one book's setting would put every other book there).
+        place = found[0] if found else (places[0] if places else "unnamed place")
     when = next((TIMES[w] for w in re.findall(r"[a-z]+", text.casefold()) if w in TIMES), "DAY")
     return f"{where} {re.sub(r'^the ', '', place.strip(), flags=re.I).upper()} - {when}"
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bookwright.jobs.sources.storyline import is_interviewer
 from bookwright.model.sources import Chunk, PlannedChapter, SourceIndex, SourcesSpec
 from bookwright.quality.readers import READERS
 from bookwright.quality.text import STOPWORDS, sentences
@@ -136,12 +137,17 @@ READERS["grounded"] = lambda ask, text: read_grounded(
 
 
 def from_sources(chapter: PlannedChapter, chunks: list[Chunk]) -> str:
-    """The chapter edited from its sources: each passage in its speaker's words, cited."""
+    """The chapter edited from its sources: each passage in its speaker's words, cited.
+    An interviewer's questions are no one's memories and are left out (unless nothing
+    else is left); a passage with no speaker (notes, a document) is what its file records."""
+    told = [c for c in chunks if not (c.speaker and is_interviewer(c.speaker))] or chunks
     parts = []
-    for chunk in chunks:
+    for chunk in told:
         words = chunk.text.strip().replace('"', "'")
-        who = chunk.speaker or chunk.file
-        parts.append(f'{who} recalled: "{words}" [{chunk.id}]')
+        if chunk.speaker:
+            parts.append(f'{chunk.speaker} recalled: "{words}" [{chunk.id}]')
+        else:
+            parts.append(f'{chunk.file} records: "{words}" [{chunk.id}]')
     return "\n\n".join(parts)
 
 

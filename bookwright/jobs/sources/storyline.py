@@ -41,8 +41,9 @@ _NOT_NAMES = {
 }  # fmt: skip
 
 
-def _interviewer(speaker: str) -> bool:
-    return speaker.casefold() in INTERVIEWERS
+def is_interviewer(speaker: str) -> bool:
+    """The one asking, not remembering ("Interviewer", "Q", "Host")."""
+    return speaker.casefold().strip(" .") in INTERVIEWERS
 
 
 def _people(index: SourceIndex) -> dict[str, set[str]]:
@@ -52,7 +53,7 @@ def _people(index: SourceIndex) -> dict[str, set[str]]:
     mentions: dict[str, set[str]] = defaultdict(set)
     lower = {w for c in index.chunks for w in re.findall(r"\b[a-z][a-z]+\b", c.text)}
     for chunk in index.chunks:
-        if chunk.speaker and not _interviewer(chunk.speaker):
+        if chunk.speaker and not is_interviewer(chunk.speaker):
             mentions[chunk.speaker].add(chunk.id)
     for chunk in index.chunks:
         for match in _FULL_NAME.finditer(chunk.text):
