@@ -26,35 +26,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _scripted import (  # the benches' shared helpers (puts ROOT on the path)
+    cli,
+    in_fresh_home,
+)
+from screenplain.types import Action, Dialog, DualDialog, Slug
 
-from screenplain.types import Action, Dialog, DualDialog, Slug  # noqa: E402
-
-from bookwright.jobs.adapt.fountain import parse, problems, read_scene  # noqa: E402
-from bookwright.store import Store  # noqa: E402
+from bookwright.jobs.adapt.fountain import parse, problems, read_scene
+from bookwright.store import Store
 
 PREMISE = "A retired detective is asked to find a violin stolen from a seaside chapel."
-
-
-def cli(home: Path, settings: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    extra = ["--settings", str(settings)] if settings else []
-    return subprocess.run(
-        [sys.executable, "-m", "bookwright", *args, *extra],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "BOOKWRIGHT_HOME": str(home)},
-    )
 
 
 def status(home: Path, settings: Path | None, book: str) -> dict[str, Any]:
@@ -217,19 +203,12 @@ def main() -> None:
     parser.add_argument("--premise", default=PREMISE)
     parser.add_argument("--keep", type=Path, help="copy the home here to look at afterwards")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bw-adapt-") as tmp, contextlib.ExitStack() as stack:
-        folder = Path(tmp)
-        settings, model = None, args.model
-        if args.model == "scripted":
-            from _scripted import ScriptedServer, settings_for
-
-            server = stack.enter_context(ScriptedServer())
-            settings, model = settings_for(folder, server), "scripted:m"
-        started = time.monotonic()
-        result = measure(folder / "home", settings, model, args)
-        result["seconds"] = round(time.monotonic() - started, 1)
-        if args.keep:
-            shutil.copytree(folder / "home", args.keep, dirs_exist_ok=True)
+    result = in_fresh_home(
+        "bw-adapt-",
+        args.model,
+        args.keep,
+        lambda home, settings, model: measure(home, settings, model, args),
+    )
     if result["ok"]:
         print(
             f"events: {result['covered']} of {result['events']} covered by screen scenes, "

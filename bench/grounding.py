@@ -36,32 +36,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _scripted import (  # the benches' shared helpers (puts ROOT on the path)
+    ROOT,
+    cli,
+    in_fresh_home,
+)
 from rapidfuzz import fuzz
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bookwright.jobs.sources.grounding import (  # noqa: E402
+from bookwright.jobs.sources.grounding import (
     CITE,
     QUOTE_MATCH,
     SUPPORT,
     read_grounded,
     support,
 )
-from bookwright.model.sources import Chunk  # noqa: E402
-from bookwright.quality.text import normalize, sentences  # noqa: E402
-from bookwright.store import Store  # noqa: E402
+from bookwright.model.sources import Chunk
+from bookwright.quality.text import normalize, sentences
+from bookwright.store import Store
 
 CORPUS = ROOT / "tests" / "fixtures" / "sources"
 # A bracketed marker with a digit in it ([c1a2b3c4d], [adab23bac], [3]): a citation, in the
@@ -78,17 +77,6 @@ PLANTED = {
     ),
     "gap: Pruett, named once, never heard from": lambda q: "Pruett" in q,
 }
-
-
-def cli(home: Path, settings: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    extra = ["--settings", str(settings)] if settings else []
-    return subprocess.run(
-        [sys.executable, "-m", "bookwright", *args, *extra],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "BOOKWRIGHT_HOME": str(home)},
-    )
 
 
 def units(paragraph: str) -> list[str]:
@@ -297,19 +285,12 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=None, help="default: the job's")
     parser.add_argument("--keep", type=Path, help="copy the home here to look at afterwards")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bw-grounding-") as tmp, contextlib.ExitStack() as s:
-        folder = Path(tmp)
-        settings, model = None, args.model
-        if args.model == "scripted":
-            from _scripted import ScriptedServer, settings_for
-
-            server = s.enter_context(ScriptedServer())
-            settings, model = settings_for(folder, server), "scripted:m"
-        started = time.monotonic()
-        result = measure(folder / "home", settings, model, args)
-        result["seconds"] = round(time.monotonic() - started, 1)
-        if args.keep:
-            shutil.copytree(folder / "home", args.keep, dirs_exist_ok=True)
+    result = in_fresh_home(
+        "bw-grounding-",
+        args.model,
+        args.keep,
+        lambda home, settings, model: measure(home, settings, model, args),
+    )
     if result["ok"]:
         r = result
         print(
