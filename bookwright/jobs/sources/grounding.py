@@ -27,10 +27,11 @@ CITE = re.compile(r"\[\s*(c[0-9a-f]{8}(?:-\d+)?)\s*\]")
 # What a model writes as a citation: a bracketed token with a digit in it, whatever its
 # form ("[c1a2b3c4d]", "[adab23bac]", "[ c1a2b3c4d-2 ]"): one that is no passage id in the
 # store is refused like any unknown source, never left in the text as if it were one.
-_MARKER = re.compile(r"\[\s*([A-Za-z0-9][A-Za-z0-9_-]{3,30})\s*\]")
+_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{3,30}"
+_MARKER = re.compile(rf"\[\s*({_ID})\s*\]")
 # A citation after the sentence's full stop ("It closed. [c1a2b3c4d] Then ...") belongs to
 # the sentence before it, not to the next one.
-_TRAILING = re.compile(r"([.!?][\"”’']?)\s+((?:\[\s*[A-Za-z0-9_-]{4,31}\s*\]\s*)+)")
+_TRAILING = re.compile(rf"([.!?][\"”’']?)\s+((?:\[\s*{_ID}\s*\]\s*)+)")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")  # word overlap cannot see a changed year
 _QUOTED = re.compile(r"[\"“]([^\"“”]{12,})[\"”]")
 _CONTENT = re.compile(r"[a-z][a-z'-]{2,}")
