@@ -277,11 +277,6 @@ class Served:
         return self.proc.returncode
 
 
-def embedded(test: Any) -> Any:
-    """A test on the real embedded model; its name must say `embedded` (checked below)."""
-    return pytest.mark.embedded(test)
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`make test` runs `-n 4 --dist loadgroup`: each test on its own, except the embedded
@@ -289,7 +284,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     share one reference book, and two llama.cpp servers side by side halve each other).
 
     xdist 3.8 marks a group by renaming the test's node id, which pytest 9.2 no longer
-    allows; so the group is read from the test's name, which `embedded` tests must carry.
+    allows; so the group is read from the test's name, which a test marked `embedded` must
+    carry (checked at collection).
     """
     if config.getvalue("dist") != "loadgroup":
         return None
@@ -316,15 +312,15 @@ PROCESS_MODULES = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks the process tests; puts the embedded model's tests first (see `embedded`)."""
+    """Marks the process tests; puts the embedded model's tests first (see the scheduler
+    above), after checking that exactly they have `embedded` in their names."""
+    items.sort(key=lambda item: item.get_closest_marker("embedded") is None)  # stable
     for item in items:
         if (item.get_closest_marker("embedded") is not None) != ("embedded" in item.name):
             raise pytest.UsageError(
-                f"{item.nodeid}: a test on the embedded model (@embedded) and only such a "
-                "test has `embedded` in its name (the xdist scheduler groups by the name)"
+                f"{item.nodeid}: a test on the embedded model (pytest.mark.embedded) and "
+                "only such a test has `embedded` in its name (the xdist scheduler groups by it)"
             )
-    items.sort(key=lambda item: item.get_closest_marker("embedded") is None)  # stable
-    for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""  # type: ignore[attr-defined]
         uses = set(getattr(item, "fixturenames", ()))
         if (

@@ -11,7 +11,6 @@ from tests.conftest import (
     SMALL,
     EmbeddedReference,
     Workspace,
-    embedded,
     epubcheck_command,
 )
 from tests.durability import write_with_kills
@@ -46,7 +45,7 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
         assert server.requests - sent_before <= paid  # counted = really sent (or fewer sent)
 
 
-@embedded
+@pytest.mark.embedded
 @pytest.mark.timeout(1800)  # a deadline for a slow machine: the reference, then 3 kills
 def test_embedded_model_book_survives_sigkill(embedded_reference: EmbeddedReference) -> None:
     ws = embedded_reference.ws

@@ -14,10 +14,10 @@ from bookwright.jobs.adapt.fountain import problems
 from bookwright.jobs.adapt.render import FILES
 from bookwright.jobs.review.report import CHART_FILES, REPORT_FILES
 from bookwright.store import Store
-from tests.conftest import EmbeddedReference, embedded
+from tests.conftest import EmbeddedReference
 
 
-@embedded
+@pytest.mark.embedded
 @pytest.mark.timeout(2700)  # a deadline for a slow machine
 def test_embedded_model_reviews_revises_and_adapts_a_book(
     embedded_reference: EmbeddedReference,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import EMBEDDED_BOOK, ROOT, SMALL, EmbeddedReference, Run, embedded
+from tests.conftest import EMBEDDED_BOOK, ROOT, SMALL, EmbeddedReference, Run
 from tests.pg_cluster import PgCluster, missing_reason
 from tests.scripted_server import ScriptedServer
 
@@ -382,7 +382,7 @@ def test_killed_worker_recovers_its_books(cluster: PgCluster, tmp_path: Path) ->
             fleet.stop()
 
 
-@embedded
+@pytest.mark.embedded
 @pytest.mark.timeout(1800)
 def test_killed_worker_recovers_an_embedded_book(
     cluster: PgCluster, tmp_path: Path, embedded_reference: EmbeddedReference

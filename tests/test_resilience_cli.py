@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos_proxy import ChaosProxy, Faults
-from tests.conftest import EMBEDDED_BOOK, SMALL, Workspace, embedded
+from tests.conftest import EMBEDDED_BOOK, SMALL, Workspace
 from tests.scripted_server import ScriptedServer
 
 ARGS = [*SMALL, "--temperature", "0"]
@@ -204,7 +204,7 @@ def assert_every_fault_logged(
     assert status["llm"]["errors_by_class"] == dict(logged)
 
 
-@embedded
+@pytest.mark.embedded
 @pytest.mark.timeout(2700)  # a deadline for a slow machine: a write and up to two resumes
 def test_chaos_in_front_of_the_embedded_model(tmp_path: Path) -> None:
     """The issue's chaos check: the real embedded model behind the fault-injecting proxy.
