@@ -809,20 +809,32 @@ def show(
     if json_:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    _print_artifact(_alias(artifact), data)
+    _print_artifact(_alias(artifact), data, book)
 
 
 def _alias(name: str) -> str:
     return {"cast": "characters", "places": "locations", "book": "manuscript"}.get(name, name)
 
 
-def _print_artifact(name: str, data: dict[str, Any]) -> None:
+def _print_artifact(name: str, data: dict[str, Any], book: str) -> None:
     data = printable(data)  # stored before control characters were dropped, perhaps
     if name.startswith("chapter:"):
         out.print(f"Chapter {data['number']}: {data['title']}\n", style="bold", markup=False)
         out.print("\n\n* * *\n\n".join(data["scenes"]), markup=False, highlight=False)
     elif "text" in data:
         out.print(data["text"], markup=False, highlight=False)
+    elif name == "questions":
+        from bookwright.model.sources import Questions
+
+        asked = Questions.model_validate(data)
+        out.print(asked.numbered() or "No open questions.", markup=False, highlight=False)
+        if asked.questions:
+            out.print(
+                "\nAnswer them in a file (each answer after its number, `1.`, or its "
+                f"question), then: bookwright answer {book} FILE",
+                markup=False,
+                highlight=False,
+            )
     else:
         from rich.pretty import Pretty
 
@@ -936,6 +948,9 @@ register_review(app)
 from bookwright.cli_adapt import register as register_adapt  # noqa: E402  (the adapt job)
 
 register_adapt(app)
+from bookwright.cli_sources import register as register_sources  # noqa: E402  (`answer`)
+
+register_sources(app)
 
 
 def _plugin_commands() -> None:

@@ -266,3 +266,67 @@ def test_a_book_from_sources_is_adapted_with_its_speakers_and_without_its_appara
     assert "cast Ada Lind, Bert Hale, Clara Voss, Dan Okafor;" in summary
     copied = books.store.get_artifact(new_id, "manuscript")[1]["chapters"]
     assert copied and not {c["title"] for c in copied} & {"Sources", "Questions for the author"}
+
+
+def test_answers_become_a_source_and_rewrite_only_the_chapters_they_touch(
+    tmp_path: Path, corpus: Path
+) -> None:
+    from bookwright.cli_sources import record_answers
+    from bookwright.errors import Conflict
+
+    settings = Settings(home=tmp_path / "home")
+    books = Books(settings)
+    values = {"sources": str(corpus), "title": "Mill", "words_per_chapter": 60, "model": "fn:x"}
+    with scripted_model(_reply) as first:
+        start_sources(books, values, "mill")
+        assert run_book(settings, "mill").status.value == "completed"
+    chapters = books.store.get_artifact("mill", "storyline")[1]["chapters"]
+    assert len(first) == len(chapters) >= 3
+    asked = books.store.get_artifact("mill", "questions")[1]["questions"]
+    year = next(i for i, q in enumerate(asked, start=1) if "1952 or 1954" in q["text"])
+    late = next(c["number"] for c in chapters if "1970s" in c["title"])
+    answers = tmp_path / "answers.md"
+    answers.write_text(
+        f"{year}. It opened in 1952; I have the deed in a drawer.\n\n"
+        "## Who was Pruett?\nTom Pruett managed the mill for twenty years.\n\n"
+        "## Later\nIn 1979 the town held a reunion in the empty loom shed.\n",
+        encoding="utf-8",
+    )
+    _, summary = record_answers(books, "mill", answers)
+    assert "answers 2 questions" in summary and f"Rewriting chapter {late}" in summary
+    touched = {1, late}
+    kept = [c["number"] for c in chapters if c["number"] not in touched]
+    assert kept and (
+        f"Chapter {kept[0]} keeps its version." in summary
+        if len(kept) == 1
+        else f"Chapters {', '.join(map(str, kept))} keep their versions." in summary
+    )
+    with scripted_model(_reply) as second:
+        report = run_book(settings, "mill")
+    assert report.status.value == "completed"
+    assert len(second) == len(touched)  # one request per touched chapter, none for the rest
+    assert any("I have the deed in a drawer" in p for p in second)
+    for chapter in chapters:
+        version, _ = books.store.get_artifact("mill", f"chapter:{chapter['number']}")
+        assert version == (2 if chapter["number"] in touched else 1)
+    index = SourceIndex.model_validate(books.store.get_artifact("mill", "sources")[1])
+    authored = {c.id for c in index.chunks if c.file == "answers/answers.md"}
+    assert authored and {c.speaker for c in index.chunks if c.id in authored} == {"Author"}
+    rewritten = " ".join(books.store.get_artifact("mill", "chapter:1")[1]["scenes"])
+    assert set(CITE.findall(rewritten)) & authored
+    still = [q["text"] for q in books.store.get_artifact("mill", "questions")[1]["questions"]]
+    assert not [q for q in still if "1952 or 1954" in q or q == "Who was Pruett?"]
+    assert books.store.get_artifact("mill", "answers")[1]["rewrite"] == []
+    markdown = export_book(books, "mill", "md", tmp_path / "mill.md").paths[0].read_text()
+    assert "- answers/answers.md: 3 passages; Author" in markdown
+    assert "\n1. " in markdown.split("Questions for the author")[1]  # numbered, as answered
+    with pytest.raises(UsageError, match="already in the book"):
+        record_answers(books, "mill", answers)
+    captions = tmp_path / "answers.vtt"
+    captions.write_text("WEBVTT\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a written document"):
+        record_answers(books, "mill", captions)
+    books.store.update_book("mill", status="failed")
+    with pytest.raises(Conflict, match="once it is complete"):
+        record_answers(books, "mill", answers)
+    assert books.store.get_artifact("mill", "sources")[0] == 2  # the refusals stored nothing

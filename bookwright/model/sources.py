@@ -110,5 +110,37 @@ class Question(Artifact):
 class Questions(Artifact):
     questions: list[Question] = Field(default_factory=list)
 
+    def numbered(self) -> str:
+        """One line each, numbered as `bookwright answer` reads them."""
+        return "\n".join(
+            f"{i}. {q.text} ({q.why})"
+            + (f" Chapters {', '.join(map(str, q.chapters))}." if q.chapters else "")
+            for i, q in enumerate(self.questions, start=1)
+        )
 
-ARTIFACT_TYPES.update(sources=SourceIndex, storyline=Storyline, questions=Questions)
+
+class AnswerRound(Artifact):
+    """One `bookwright answer`: the file read, the questions it answers, the chapters it
+    touches and why, and the passages it added."""
+
+    file: str
+    questions: list[str] = Field(default_factory=list)
+    chapters: dict[int, str] = Field(default_factory=dict)  # chapter -> why it is rewritten
+    chunks: list[str] = Field(default_factory=list)
+
+
+class Answers(Artifact):
+    """The `answers` artifact: every round of the author's answers, and the chapters of
+    the last one still to be rewritten (a chapter leaves `rewrite` once it is)."""
+
+    rounds: list[AnswerRound] = Field(default_factory=list)
+    rewrite: list[int] = Field(default_factory=list)
+
+    @property
+    def answered(self) -> set[str]:
+        return {q for r in self.rounds for q in r.questions}
+
+
+ARTIFACT_TYPES.update(
+    sources=SourceIndex, storyline=Storyline, questions=Questions, answers=Answers
+)

@@ -32,7 +32,10 @@ _LEADING_TIME = re.compile(rf"^{_TIME}\s*[-–]?\s*")  # "[00:01:23] Ada: ..."
 _TIME_BEFORE_COLON = re.compile(rf"\s*{_TIME}(?=\s*:)")  # "Ada (00:01:23): ..."
 # "Ada Lind  0:03" on a line of its own starts Ada Lind's turn (Otter, Zoom, Teams)
 _HEADER_TURN = re.compile(rf"^(?P<name>[A-Z][A-Za-z.'’ -]{{0,40}}?)\s+{_TIME}\s*$")
-_NOT_SPEAKERS = {"note", "notes", "date", "place", "location", "subject", "title", "source", "re"}
+_NOT_SPEAKERS = {
+    "note", "notes", "date", "place", "location", "subject", "title", "source", "re",
+    "a", "answer", "reply", "response",  # "A: ..." answers; who answers is not its name
+}  # fmt: skip
 
 
 def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
@@ -96,9 +99,14 @@ def _reason(exc: Exception) -> str:
 
 
 def read_source(path: Path, name: str, raw: bytes) -> list[Chunk]:
-    suffix = path.suffix.lower()
-    if suffix in CAPTIONS:
+    if path.suffix.lower() in CAPTIONS:
         return _captions(path, name)
+    return turns(name, source_text(path, raw).split("\n"))
+
+
+def source_text(path: Path, raw: bytes) -> str:
+    """The text of a written source (not captions), with Unix line ends."""
+    suffix = path.suffix.lower()
     if suffix in TEXT:
         text = raw.decode("utf-8-sig")
     else:
@@ -116,7 +124,7 @@ def read_source(path: Path, name: str, raw: bytes) -> list[Chunk]:
         if text.lstrip().startswith(("%PDF", "PK\x03\x04")) or "\x00" in text:
             # markitdown falls back to reading the bytes as text when its converter fails
             raise ValueError(f"could not be read as {suffix[1:].upper()} (damaged, or not one)")
-    return _turns(name, text.replace("\r\n", "\n").split("\n"))
+    return text.replace("\r\n", "\n")
 
 
 def _docx_text(path: Path) -> str | None:
@@ -145,37 +153,39 @@ def _name(raw: str) -> str:
     return raw.title() if raw.isupper() and len(raw) > 2 else raw
 
 
-def _turns(name: str, lines: list[str]) -> list[Chunk]:
-    """Speaker turns (a `Name:` line starts one; other lines continue it), then chunks."""
-    turns: list[tuple[str, int, int, list[str]]] = []
+def turns(name: str, lines: list[str], first_line: int = 1, unattributed: str = "") -> list[Chunk]:
+    """Speaker turns (a `Name:` line starts one; other lines continue it), then chunks;
+    `lines` begin at line `first_line` of the file, and a passage nobody is named for is
+    `unattributed`'s."""
+    found: list[tuple[str, int, int, list[str]]] = []
     speaker, start, body = "", 0, []  # type: str, int, list[str]
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         stripped = line.strip().lstrip("#>").strip()
         stripped = _TIME_BEFORE_COLON.sub("", _LEADING_TIME.sub("", stripped))
         header = _HEADER_TURN.match(stripped)
         if header and header.group("name").casefold() not in _NOT_SPEAKERS:
             if body:
-                turns.append((speaker, start, number - 1, body))
+                found.append((speaker, start, number - 1, body))
             speaker, start, body = _name(header.group("name")), number, []
             continue
         said = _speaker(stripped)
         if said is not None:
             if body:
-                turns.append((speaker, start, number - 1, body))
+                found.append((speaker, start, number - 1, body))
             speaker, start, body = said[0], number, [said[1]]
         elif stripped:
             if not body:
                 start = number
             body.append(stripped)
         elif body and not speaker:  # a blank line ends a paragraph of unattributed notes
-            turns.append((speaker, start, number - 1, body))
+            found.append((speaker, start, number - 1, body))
             body = []
     if body:
-        turns.append((speaker, start, len(lines), body))
+        found.append((speaker, start, first_line + len(lines) - 1, body))
     chunks: list[Chunk] = []
-    for who, first, last, parts in turns:
+    for who, first, last, parts in found:
         for piece in _pieces(" ".join(parts)):
-            chunks.append(_chunk(name, f"lines {first}-{last}", who, piece, chunks))
+            chunks.append(_chunk(name, f"lines {first}-{last}", who or unattributed, piece, chunks))
     return chunks
 
 

@@ -33,6 +33,7 @@ _HEADER = re.compile(r"\b(?:interview(?:ed)?|recorded|transcript)\b", re.I)
 _WORD = re.compile(r"\b[a-z][a-z'-]{4,}\b")
 INTERVIEWERS = {"interviewer", "q", "question", "int", "host"}
 CHUNKS_PER_CHAPTER = 8  # what one chapter's prompt carries, at most (bounded)
+ANSWERS_FOLDER = "answers/"  # where `bookwright answer` files the author's answers
 _NOT_NAMES = {
     "the", "and", "but", "then", "when", "there", "they", "that", "this", "what", "after",
     "before", "everyone", "nobody", "monday", "tuesday", "wednesday", "thursday", "friday",
@@ -44,6 +45,11 @@ _NOT_NAMES = {
 def is_interviewer(speaker: str) -> bool:
     """The one asking, not remembering ("Interviewer", "Q", "Host")."""
     return speaker.casefold().strip(" .") in INTERVIEWERS
+
+
+def is_answer(chunk: Chunk) -> bool:
+    """A passage of the author's answers: it settles a question, it raises none."""
+    return chunk.file.startswith(ANSWERS_FOLDER)
 
 
 def _people(index: SourceIndex) -> dict[str, set[str]]:
@@ -256,17 +262,19 @@ def _plan(
     return planned
 
 
-def open_questions(index: SourceIndex, storyline: Storyline) -> Questions:
+def open_questions(
+    index: SourceIndex, storyline: Storyline, answered: set[str] | frozenset[str] = frozenset()
+) -> Questions:
     """What the sources do not cover or disagree on: different years for the same thing
     from two speakers, a person mentioned once and never heard from, a node only one
-    source speaks of."""
+    source speaks of; less those the author has `answered` (their texts)."""
     questions: list[Question] = []
     chapter_of: dict[str, list[int]] = defaultdict(list)
     for chapter in storyline.chapters:
         for chunk_id in chapter.chunks:
             chapter_of[chunk_id].append(chapter.number)
     dated: list[tuple[Chunk, str, int, set[str]]] = []
-    for chunk in index.chunks:
+    for chunk in (c for c in index.chunks if not is_answer(c)):
         for sentence in sentences(chunk.text):
             for year in map(int, _YEAR.findall(sentence)):
                 words = {
@@ -316,4 +324,4 @@ def open_questions(index: SourceIndex, storyline: Storyline) -> Questions:
                     chunks=node.chunks,
                 )
             )
-    return Questions(questions=questions)
+    return Questions(questions=[q for q in questions if q.text not in answered])

@@ -31,7 +31,7 @@ from bookwright.jobs.sources.grounding import (
 )
 from bookwright.jobs.sources.storyline import build_storyline, open_questions
 from bookwright.model import Chapter, Manuscript
-from bookwright.model.sources import Questions, SourceIndex, SourcesSpec, Storyline
+from bookwright.model.sources import Answers, Questions, SourceIndex, SourcesSpec, Storyline
 
 WORKFLOW_NAME = "sources"
 QUESTIONS_TITLE, SOURCES_TITLE = "Questions for the author", "Sources"
@@ -43,12 +43,13 @@ def sources_workflow(book_id: str) -> str:
     spec = SourcesSpec.model_validate(load_spec_step(book_id))
     book_state_step(book_id, status="processing", error=None, error_class=None)
     index = SourceIndex.model_validate(load_artifact_step(book_id, "sources"))
+    answers = Answers.model_validate(load_artifact_step(book_id, "answers") or {})
     book_state_step(book_id, current_stage="storyline")
     if load_artifact_step(book_id, "storyline") is None:
         save_artifact_step(
             book_id, "storyline", build_storyline(index, spec).model_dump(mode="json")
         )
-    if "storyline" in spec.pause_at:
+    if "storyline" in spec.pause_at and not answers.rounds:  # approved before any answer
         wait_for_message(
             book_id, approve_topic("storyline"), status="halted", halted_at="storyline"
         )
@@ -73,10 +74,11 @@ def sources_workflow(book_id: str) -> str:
     nodes = {n.id: n for n in storyline.nodes}
     chapters: list[Chapter] = []
     cited: dict[str, list[dict[str, Any]]] = {}
+    redo = set(answers.rewrite)  # chapters the author's answers touch, not yet rewritten
     for planned in storyline.chapters:  # numbered so that needs come first
         name = f"chapter:{planned.number}"
         data = load_artifact_step(book_id, name)
-        if data is None:
+        if data is None or planned.number in redo:
             chapter_state_step(book_id, planned.number, status="in_progress")
             chunks = [c for c in (index.chunk(i) for i in planned.chunks) if c is not None]
             summary = nodes[planned.node].summary
@@ -87,10 +89,15 @@ def sources_workflow(book_id: str) -> str:
             chapter = Chapter(
                 number=planned.number,
                 title=planned.title,
-                scenes=[p for p in text.split("\n\n") if p.strip()] or [text],
+                # one scene of paragraphs: a chapter from sources has no scene breaks
+                scenes=["\n\n".join(p.strip() for p in text.split("\n\n") if p.strip()) or text],
             )
             save_artifact_step(book_id, name, chapter.model_dump(mode="json"))
             data = chapter.model_dump(mode="json")
+            if planned.number in redo:  # a new run after a crash does not write it again
+                redo.discard(planned.number)
+                answers = answers.model_copy(update={"rewrite": sorted(redo)})
+                save_artifact_step(book_id, "answers", answers.model_dump(mode="json"))
         chapter = Chapter.model_validate(data)
         words = len(CITE.sub(" ", " ".join(chapter.scenes)).split())
         chapter_state_step(book_id, planned.number, status="completed", word_count=words)
@@ -98,7 +105,7 @@ def sources_workflow(book_id: str) -> str:
         cited[str(planned.number)] = references(" ".join(chapter.scenes), planned, index)
     save_artifact_step(book_id, "source_references", cited)
     book_state_step(book_id, current_stage="questions")
-    questions = open_questions(index, storyline)
+    questions = open_questions(index, storyline, answers.answered)
     save_artifact_step(book_id, "questions", questions.model_dump(mode="json"))
     manuscript = with_notes(spec, chapters, index, questions)
     save_artifact_step(book_id, "manuscript", manuscript.model_dump(mode="json"))
@@ -133,12 +140,7 @@ def with_notes(
     ]
     number = len(body) + 1
     if questions.questions:
-        asked = [
-            f"{q.text} ({q.why})"
-            + (f" Chapters {', '.join(map(str, q.chapters))}." if q.chapters else "")
-            for q in questions.questions
-        ]
-        body.append(Chapter(number=number, title=QUESTIONS_TITLE, scenes=asked))
+        body.append(Chapter(number=number, title=QUESTIONS_TITLE, scenes=[questions.numbered()]))
         number += 1
     closing = ["\n".join(sources_list(index))]
     notes = notes_of(numbering, index)
