@@ -114,7 +114,7 @@ def record_answers(books: Any, book_id: str, path: Path) -> tuple[str, str]:
         store.put_artifact(book_id, "answers", added.answers.model_dump(mode="json"), "answers")
         workflow_id = f"answers-{book_id}-{time.time_ns()}"
         store.update_book(
-            book_id, status="pending", active_workflow=workflow_id, error=None, error_class=None
+            book_id, status="processing", active_workflow=workflow_id, error=None, error_class=None
         )
     done = added.round
     lines = [f"Added {done.file} ({counted(len(done.chunks), 'passage')})."]

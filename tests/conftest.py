@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +19,10 @@ from bookwright.llm import LLMClient
 from bookwright.settings import ProviderSettings, Settings
 from bookwright.store import Store
 from tests.scripted_server import ScriptedServer
+
+if TYPE_CHECKING:
+    import httpx
+    from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -329,3 +333,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             or item.get_closest_marker("embedded")
         ):
             item.add_marker(pytest.mark.process)
+
+
+def app_client(ws: Workspace, monkeypatch: pytest.MonkeyPatch, **web: int) -> TestClient:
+    """The dashboard's app in process, on the workspace (its real queue and writers)."""
+    from fastapi.testclient import TestClient
+
+    from bookwright.settings import load_settings
+    from bookwright.web.app import create_app
+
+    monkeypatch.setenv("BOOKWRIGHT_HOME", str(ws.home))
+    assert ws.settings is not None
+    if web:
+        lines = "".join(f"{k} = {v}\n" for k, v in web.items())
+        ws.settings.write_text(ws.settings.read_text() + f"[web]\n{lines}")
+    settings = load_settings(ws.settings)
+    return TestClient(create_app(settings, settings_file=ws.settings), base_url="http://localhost")
+
+
+def follow(client: TestClient | httpx.Client, book: str) -> list[dict]:
+    """Read the book's event stream to its `end`; return the status objects it carried."""
+    reports: list[dict] = []
+    event = None
+    with client.stream("GET", f"/api/books/{book}/events") as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line[len("event: ") :]
+            elif line.startswith("data: ") and event == "status":
+                reports.append(json.loads(line[len("data: ") :]))
+            elif line.startswith("data: ") and event == "end":
+                assert json.loads(line[len("data: ") :])["status"] == reports[-1]["status"]
+                return reports
+    raise AssertionError("the event stream closed without an `end` event")

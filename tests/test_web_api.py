@@ -15,9 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bookwright.settings import load_settings
-from bookwright.web.app import create_app
-from tests.conftest import SMALL_BOOK, Served, Workspace
+from tests.conftest import SMALL_BOOK, Served, Workspace, app_client, follow
 from tests.scripted_server import ScriptedServer
 
 PREMISE = SMALL_BOOK["premise"]
@@ -25,38 +23,10 @@ SMALL_BOOK = {**SMALL_BOOK, "model": "scripted:m"}
 ERROR_KEYS = {"status", "type", "message", "remedy", "details"}
 
 
-def app_client(ws: Workspace, monkeypatch: pytest.MonkeyPatch, **web: int) -> TestClient:
-    monkeypatch.setenv("BOOKWRIGHT_HOME", str(ws.home))
-    assert ws.settings is not None
-    if web:
-        lines = "".join(f"{k} = {v}\n" for k, v in web.items())
-        ws.settings.write_text(ws.settings.read_text() + f"[web]\n{lines}")
-    settings = load_settings(ws.settings)
-    return TestClient(create_app(settings, settings_file=ws.settings), base_url="http://localhost")
-
-
 @pytest.fixture
 def client(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     with app_client(workspace, monkeypatch) as c:
         yield c
-
-
-def follow(client: TestClient | httpx.Client, book: str) -> list[dict]:
-    """Read the book's event stream to its `end`; return the status objects it carried."""
-    reports: list[dict] = []
-    event = None
-    with client.stream("GET", f"/api/books/{book}/events") as stream:
-        assert stream.status_code == 200
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                event = line[len("event: ") :]
-            elif line.startswith("data: ") and event == "status":
-                reports.append(json.loads(line[len("data: ") :]))
-            elif line.startswith("data: ") and event == "end":
-                assert json.loads(line[len("data: ") :])["status"] == reports[-1]["status"]
-                return reports
-    raise AssertionError("the event stream closed without an `end` event")
 
 
 def assert_error(response: httpx.Response, status: int, kind: str) -> dict:

@@ -16,7 +16,7 @@ from bookwright import __version__
 from bookwright.engine.books import Books
 from bookwright.safety.retention import DailyCleanup
 from bookwright.settings import Settings
-from bookwright.web import api, errors, guards, pages
+from bookwright.web import api, errors, guards, jobs, pages
 from bookwright.web.launcher import Launcher, QueueLauncher
 
 HERE = Path(__file__).resolve().parent
@@ -72,6 +72,7 @@ def create_app(
     app.state.launcher = runner
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(jobs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if token:

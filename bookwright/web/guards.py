@@ -94,7 +94,8 @@ def install(app: FastAPI, hosts: Iterable[str]) -> None:
             response = await call_next(request)
         response.headers.update(HEADERS)
         if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["Content-Security-Policy"] = CSP
+            # a page of the dashboard; a job's own HTML file brings a stricter one (no script)
+            response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
 

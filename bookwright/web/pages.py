@@ -14,6 +14,7 @@ from bookwright.model.spec import PAUSABLE_STAGES, Stage
 from bookwright.model.status import StatusReport
 from bookwright.web.api import ExportFormat, books_of, launcher_of
 from bookwright.web.errors import ERROR_RESPONSES
+from bookwright.web.jobs import output_files
 
 router = APIRouter(include_in_schema=False, responses=ERROR_RESPONSES)  # type: ignore[arg-type]
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -53,6 +54,7 @@ def index(request: Request) -> HTMLResponse:
             "reports": books.all(),
             "stages": [s.value for s in PAUSABLE_STAGES],
             "default_model": books.settings.default_model,
+            "finished": [r.book_id for r in books.all() if r.status.value == "completed"],
         },
     )
 
@@ -75,9 +77,19 @@ def book_page(request: Request, book_id: str) -> HTMLResponse:
             "formats": [f.value for f in ExportFormat],
             "review": review_artifact(report.halted_at),
             "artifacts": _artifact_names(books, book_id),
+            "files": output_files(request, book_id),
+            "questions": _questions(books, book_id, report.job),
             **_review_report(books, book_id, report.job),
         },
     )
+
+
+def _questions(books: Books, book_id: str, job: str) -> list[dict[str, Any]] | None:
+    """A book from sources: its open questions, numbered as the answers are read."""
+    if job != "sources":
+        return None
+    found = books.store.get_artifact(book_id, "questions")
+    return list(found[1].get("questions", [])) if found else []
 
 
 def _review_report(books: Books, book_id: str, job: str) -> dict[str, Any]:

@@ -71,6 +71,9 @@ class Started(BaseModel):
     )
     status_url: str
     events_url: str
+    summary: str | None = Field(
+        default=None, description="What was read, for a job that starts from material."
+    )
 
 
 class Paused(BaseModel):

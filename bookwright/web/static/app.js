@@ -313,7 +313,57 @@ function newBookForm(form) {
   });
 }
 
+// The other jobs' forms: files go as multipart (the fields beside them as form fields),
+// an adaptation as JSON; empty fields are left out, so the server's defaults apply.
+function jobForm(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector(".form-error");
+    error.textContent = "";
+    const init = { method: "POST", headers: {} };
+    if (form.dataset.json) {
+      const body = { pause_at: [] };
+      for (const input of form.querySelectorAll("input, select")) {
+        if (input.name === "pause_at") {
+          if (input.checked) body.pause_at.push(input.value);
+        } else if (input.value !== "") {
+          body[input.name] = input.type === "number" ? Number(input.value) : input.value;
+        }
+      }
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    } else {
+      const data = new FormData();
+      for (const input of form.querySelectorAll("input, select, textarea")) {
+        if (input.type === "file") {
+          for (const file of input.files) data.append(input.name, file);
+        } else if (input.type === "checkbox") {
+          if (input.checked) data.append(input.name, input.value);
+        } else if (input.value !== "") {
+          data.append(input.name, input.value);
+        }
+      }
+      init.body = data;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch(form.dataset.action, init);
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        const e = data.error || { message: response.statusText, remedy: "" };
+        throw new Error(e.message + (e.remedy ? ". " + e.remedy : ""));
+      }
+      window.location.href = `/books/${data.book_id}`;
+    } catch (e) {
+      error.textContent = e.message;
+      button.disabled = false;
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form.job-form")) jobForm(form);
   const book = document.getElementById("book");
   if (book) watchBook(book);
   const review = document.getElementById("review-form");
