@@ -330,3 +330,44 @@ def test_answers_become_a_source_and_rewrite_only_the_chapters_they_touch(
     with pytest.raises(Conflict, match="once it is complete"):
         record_answers(books, "mill", answers)
     assert books.store.get_artifact("mill", "sources")[0] == 2  # the refusals stored nothing
+
+
+def test_harmonizing_makes_names_and_terms_the_sources_own_and_leaves_quotes_alone() -> None:
+    from bookwright.jobs.sources.harmonize import harmonize
+    from bookwright.model import Chapter
+    from bookwright.model.sources import StoryNode
+
+    index = SourceIndex(
+        chunks=[
+            _chunk("c00000001", "Clara Voss", "The loom shed was loud. My cousin Clare came."),
+            _chunk("c00000002", "Ada Lind", "I worked in the loom shed with Clara."),
+        ]
+    )
+    storyline = Storyline(
+        nodes=[
+            StoryNode(
+                id="person:clara-voss", kind="person", label="Clara Voss", chunks=["c00000001"]
+            ),
+            StoryNode(id="theme:loom-shed", kind="theme", label="Loom shed", chunks=["c00000001"]),
+        ],
+        chapters=[
+            PlannedChapter(
+                number=1, title="Loom shed", node="theme:loom-shed", chunks=["c00000001"]
+            )
+        ],
+    )
+    text = (
+        "Clara Vos ran the Loom-shed [c00000001]. Clare came too [c00000001]. "
+        'Ada said "the loomshed with Vos" [c00000002].'
+    )
+    [fixed], changes = harmonize(
+        [Chapter(number=1, title="Loom shed", scenes=[text])], index, storyline
+    )
+    assert fixed.scenes[0] == (
+        "Clara Voss ran the Loom shed [c00000001]. Clare came too [c00000001]. "
+        'Ada said "the loomshed with Vos" [c00000002].'
+    )
+    assert {(c["kind"], c["from"], c["to"], c["count"]) for c in changes} == {
+        ("name", "Vos", "Voss", 1),
+        ("term", "Loom-shed", "Loom shed", 1),
+    }

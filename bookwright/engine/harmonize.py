@@ -53,7 +53,7 @@ def harmonize_step(book_id: str) -> dict[str, Any]:
         fixed = list(scenes)
         by_author = store.artifact_source(book_id, f"chapter:{number}") in AUTHORS_SOURCES
         for miss in near_miss_names(scenes, [*names, *place_names]):
-            right = _closest_token(miss.word, miss.known)
+            right = closest_token(miss.word, miss.known)
             if by_author:  # the author's own words are theirs to change: ask, don't fix
                 questions.append(
                     {
@@ -108,6 +108,6 @@ def harmonize_step(book_id: str) -> dict[str, Any]:
     return result
 
 
-def _closest_token(word: str, known: str) -> str:
+def closest_token(word: str, known: str) -> str:
     """The part of `known` ("Tobias Grent") that `word` ("Tobia") misspells."""
     return max(known.split(), key=lambda t: SequenceMatcher(None, word.lower(), t.lower()).ratio())

@@ -29,6 +29,7 @@ from bookwright.jobs.sources.grounding import (
     references,
     sources_list,
 )
+from bookwright.jobs.sources.harmonize import harmonize
 from bookwright.jobs.sources.storyline import build_storyline, open_questions
 from bookwright.model import Chapter, Manuscript
 from bookwright.model.sources import Answers, Questions, SourceIndex, SourcesSpec, Storyline
@@ -103,6 +104,15 @@ def sources_workflow(book_id: str) -> str:
         chapter_state_step(book_id, planned.number, status="completed", word_count=words)
         chapters.append(chapter)
         cited[str(planned.number)] = references(" ".join(chapter.scenes), planned, index)
+    book_state_step(book_id, current_stage="harmonize")
+    harmonized, changes = harmonize(chapters, index, storyline)
+    for before, after in zip(chapters, harmonized, strict=True):
+        if after.scenes != before.scenes:
+            save_artifact_step(
+                book_id, f"chapter:{after.number}", after.model_dump(mode="json"), "harmonized"
+            )
+    save_artifact_step(book_id, "harmonization", {"changes": changes, "open_questions": []})
+    chapters = harmonized
     save_artifact_step(book_id, "source_references", cited)
     book_state_step(book_id, current_stage="questions")
     questions = open_questions(index, storyline, answers.answered)
