@@ -371,3 +371,22 @@ def test_harmonizing_makes_names_and_terms_the_sources_own_and_leaves_quotes_alo
         ("name", "Vos", "Voss", 1),
         ("term", "Loom-shed", "Loom shed", 1),
     }
+
+
+def test_a_question_and_answer_transcript_gives_the_answers_to_the_interviewee(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "oduya.txt").write_text(
+        "Oral history interview with Margaret Oduya, recorded 12 May 2019\n\n"
+        "Q: When did you arrive?\nA: In 1961, on the boat train.\nIt was cold.\n"
+        "Q: And then?\nA: We went to Leeds.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "unnamed.txt").write_text("Q: When?\nA: In 1961.\n", encoding="utf-8")
+    chunks = ingest(tmp_path).chunks
+    said = [(c.file, c.speaker, c.text) for c in chunks if c.speaker != "Q"]
+    assert said[1:3] == [
+        ("oduya.txt", "Margaret Oduya", "In 1961, on the boat train. It was cold."),
+        ("oduya.txt", "Margaret Oduya", "We went to Leeds."),
+    ]
+    assert said[-1] == ("unnamed.txt", "", "In 1961.")  # nobody named: nobody, not "A"

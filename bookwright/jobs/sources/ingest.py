@@ -32,10 +32,12 @@ _LEADING_TIME = re.compile(rf"^{_TIME}\s*[-–]?\s*")  # "[00:01:23] Ada: ..."
 _TIME_BEFORE_COLON = re.compile(rf"\s*{_TIME}(?=\s*:)")  # "Ada (00:01:23): ..."
 # "Ada Lind  0:03" on a line of its own starts Ada Lind's turn (Otter, Zoom, Teams)
 _HEADER_TURN = re.compile(rf"^(?P<name>[A-Z][A-Za-z.'’ -]{{0,40}}?)\s+{_TIME}\s*$")
-_NOT_SPEAKERS = {
-    "note", "notes", "date", "place", "location", "subject", "title", "source", "re",
-    "a", "answer", "reply", "response",  # "A: ..." answers; who answers is not its name
-}  # fmt: skip
+_NOT_SPEAKERS = {"note", "notes", "date", "place", "location", "subject", "title", "source", "re"}
+# "A: ..." starts an answer: the interviewee's (named in the header) turn, not A's
+ANSWERER = {"a", "answer", "reply", "response"}
+_INTERVIEWEE = re.compile(
+    r"\binterview(?:ed)?\s+(?:with|of)\s+((?:[A-Z][a-z'’-]+\.?\s){0,2}[A-Z][a-z'’-]+)"
+)
 
 
 def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
@@ -140,10 +142,13 @@ def _docx_text(path: Path) -> str | None:
         return None
 
 
-def _speaker(line: str) -> tuple[str, str] | None:
+def _speaker(line: str, answerer: str = "") -> tuple[str, str] | None:
+    """(speaker, what they say) of a `Name: text` line; an `A:` line is `answerer`'s."""
     match = _SPEAKER.match(line)
     if not match or match.group("name").strip().casefold() in _NOT_SPEAKERS:
         return None
+    if match.group("name").strip().casefold() in ANSWERER:
+        return answerer, match.group("text").strip()
     return _name(match.group("name")), match.group("text").strip()
 
 
@@ -159,6 +164,8 @@ def turns(name: str, lines: list[str], first_line: int = 1, unattributed: str = 
     `unattributed`'s."""
     found: list[tuple[str, int, int, list[str]]] = []
     speaker, start, body = "", 0, []  # type: str, int, list[str]
+    named = _INTERVIEWEE.search("\n".join(lines[:20]))
+    answerer = named.group(1).strip() if named else unattributed
     for number, line in enumerate(lines, start=first_line):
         stripped = line.strip().lstrip("#>").strip()
         stripped = _TIME_BEFORE_COLON.sub("", _LEADING_TIME.sub("", stripped))
@@ -168,7 +175,7 @@ def turns(name: str, lines: list[str], first_line: int = 1, unattributed: str = 
                 found.append((speaker, start, number - 1, body))
             speaker, start, body = _name(header.group("name")), number, []
             continue
-        said = _speaker(stripped)
+        said = _speaker(stripped, answerer)
         if said is not None:
             if body:
                 found.append((speaker, start, number - 1, body))
