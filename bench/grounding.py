@@ -270,6 +270,9 @@ def measure(home: Path, settings: Path | None, model: str, args: argparse.Namesp
             1 for q in questions if q.startswith("Who was") and q not in planted_hits
         ),
         other_questions=[q for q in questions if not q.startswith(("Was it", "Who was"))],
+        judge_unsupported=sum(
+            len((artifact(f"support:{n}") or {}).get("issues", [])) for n in planned
+        ),
         model_chapters=figures(by_model, chunks, speakers) if by_model else None,
         model_answers=answers(home, store, chunks, storyline, args.words_per_chapter),
     )

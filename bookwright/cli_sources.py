@@ -18,7 +18,7 @@ out = Console(highlight=False)
 # The fields of a sources book; `write`'s novel-only flags are refused with one.
 FIELDS = {
     "sources", "title", "kind", "chapters", "words_per_chapter", "order", "pause_at",
-    "model", "seed", "temperature", "author", "language", "strict",
+    "model", "seed", "temperature", "author", "language", "strict", "judge",
 }  # fmt: skip
 
 

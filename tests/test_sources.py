@@ -30,6 +30,7 @@ from tests.scripted_model import scripted_model
 CORPUS = Path(__file__).parent / "fixtures" / "sources"
 MISQUOTE = 'Clara Voss said "a stopped loom is money on the floor" [{id}].'
 UNSUPPORTED = "The mill exported silk to Japan and employed ten thousand people."
+DISTORTED = "It is untrue that"
 
 
 @pytest.fixture(autouse=True)
@@ -170,18 +171,32 @@ def test_a_chapter_edited_from_its_sources_quotes_memories_not_questions() -> No
 
 
 def _reply(prompt: str) -> str:
-    """A chapter from the sources in the prompt: one supported sentence per source,
-    a misattributed quote, a citation to nothing and a claim nobody made."""
+    """A chapter from the sources in the prompt: one supported sentence per source, one
+    that turns its source's words around (only the judge can see it), a misattributed
+    quote, a citation to nothing and a claim nobody made. As the judge: "no" to the
+    turned-around sentence, "yes" to the rest."""
+    judged = re.findall(r"^(\d+)\. Sentence: (.+)$", prompt, re.M)
+    if judged:
+        return "\n".join(
+            f"{n}: no: the source says the opposite" if DISTORTED in s else f"{n}: yes"
+            for n, s in judged
+        )
     sources = re.findall(r"^\[(c[0-9a-f]{8}(?:-\d+)?)\] [^(]+\([^)]*\): (.+)$", prompt, re.M)
     if not sources:
         return "NONE"
     lines = [f"{text.split('.')[0].strip()} [{chunk}]." for chunk, text in sources]
+    chunk, text = sources[0]
     lines += [
+        f"{DISTORTED} {text.split('.')[0].strip()} [{chunk}].",
         MISQUOTE.format(id=sources[0][0]),
         "A flood closed the mill [c0badbad0].",
         UNSUPPORTED,
     ]
     return " ".join(lines)
+
+
+def _writes(prompts: list[str]) -> list[str]:
+    return [p for p in prompts if p.startswith("You are writing chapter")]
 
 
 def test_a_book_from_sources_halts_at_its_storyline_and_exports_with_notes(
@@ -208,7 +223,8 @@ def test_a_book_from_sources_halts_at_its_storyline_and_exports_with_notes(
         edit.write_text(edited.model_dump_json(), encoding="utf-8")
         report = run_book(settings, "mill", approve=True, edit=books.read_edit("mill", edit))
     assert report.status.value == "completed" and report.job == "sources"
-    assert len(prompts) == 2  # one per chapter of the edited storyline, each answered usably
+    # one write per chapter of the edited storyline, each answered usably, and its judge
+    assert len(_writes(prompts)) == 2 and len(prompts) == 4
     index = SourceIndex.model_validate(books.store.get_artifact("mill", "sources")[1])
     known = {c.id for c in index.chunks}
     for number in (1, 2):
@@ -216,8 +232,14 @@ def test_a_book_from_sources_halts_at_its_storyline_and_exports_with_notes(
         cited = CITE.findall(text)
         assert cited and set(cited) <= known
         assert "Japan" not in text and "c0badbad0" not in text and "Clara Voss said" not in text
+        assert DISTORTED not in text  # the judge's `unsupported`, dropped
+        issues = books.store.get_artifact("mill", f"support:{number}")[1]["issues"]
+        assert [i["category"] for i in issues] == ["unsupported"]
+        assert DISTORTED in issues[0]["sentence"] and issues[0]["chunk"] in known
     questions = books.store.get_artifact("mill", "questions")[1]["questions"]
     assert any("1952 or 1954" in q["text"] for q in questions)
+    doubted = [q for q in questions if q["text"].startswith("Can a source confirm this")]
+    assert len(doubted) == 2 and all(DISTORTED in q["text"] for q in doubted)
     markdown = export_book(books, "mill", "md", tmp_path / "mill.md").paths[0].read_text()
     assert "[^1]" in markdown and re.search(r"^\[\^1\]: .+, .+\.", markdown, re.M)
     assert "## Chapter 3: Questions for the author" in markdown and "Sources" in markdown
@@ -281,7 +303,7 @@ def test_answers_become_a_source_and_rewrite_only_the_chapters_they_touch(
         start_sources(books, values, "mill")
         assert run_book(settings, "mill").status.value == "completed"
     chapters = books.store.get_artifact("mill", "storyline")[1]["chapters"]
-    assert len(first) == len(chapters) >= 3
+    assert len(_writes(first)) == len(chapters) >= 3
     asked = books.store.get_artifact("mill", "questions")[1]["questions"]
     year = next(i for i, q in enumerate(asked, start=1) if "1952 or 1954" in q["text"])
     late = next(c["number"] for c in chapters if "1970s" in c["title"])
@@ -304,7 +326,7 @@ def test_answers_become_a_source_and_rewrite_only_the_chapters_they_touch(
     with scripted_model(_reply) as second:
         report = run_book(settings, "mill")
     assert report.status.value == "completed"
-    assert len(second) == len(touched)  # one request per touched chapter, none for the rest
+    assert len(_writes(second)) == len(touched)  # one per touched chapter, none for the rest
     assert any("I have the deed in a drawer" in p for p in second)
     for chapter in chapters:
         version, _ = books.store.get_artifact("mill", f"chapter:{chapter['number']}")
@@ -390,3 +412,46 @@ def test_a_question_and_answer_transcript_gives_the_answers_to_the_interviewee(
         ("oduya.txt", "Margaret Oduya", "We went to Leeds."),
     ]
     assert said[-1] == ("unnamed.txt", "", "In 1961.")  # nobody named: nobody, not "A"
+
+
+def test_a_chapter_the_judge_rejects_is_written_again_and_a_judge_without_verdict_drops_nothing(
+    tmp_path: Path, corpus: Path
+) -> None:
+    def harsh(prompt: str) -> str:
+        judged = re.findall(r"^(\d+)\. Sentence: (.+)$", prompt, re.M)
+        if judged:  # every sentence of a first draft refused; a redo's accepted
+            first_draft = "FIRST" in prompt
+            return "\n".join(f"{n}: {'no: not so' if first_draft else 'yes'}" for n, _ in judged)
+        draft = _reply(prompt)
+        return draft if "leave them out" in prompt else draft.replace(" [", " FIRST [", 1)
+
+    settings = Settings(home=tmp_path / "home")
+    books = Books(settings)
+    values = {"sources": str(corpus), "title": "Mill", "words_per_chapter": 60, "model": "fn:x"}
+    with scripted_model(harsh) as prompts:
+        start_sources(
+            books,
+            values,
+            "mill",
+        )
+        assert run_book(settings, "mill").status.value == "completed"
+    redone = [p for p in prompts if "leave them out" in p]
+    chapters = books.store.get_artifact("mill", "storyline")[1]["chapters"]
+    assert len(redone) == len(chapters)  # the write level, once per chapter
+    assert "FIRST" in redone[0].split("leave them out")[1]  # naming what was refused
+    for chapter in chapters:
+        text = " ".join(
+            books.store.get_artifact("mill", f"chapter:{chapter['number']}")[1]["scenes"]
+        )
+        assert "FIRST" not in text and CITE.findall(text)
+    assert not books.store.warnings("mill")  # written, not edited from the sources
+
+    def mute(prompt: str) -> str:
+        return "I cannot judge this." if "Sentence:" in prompt else _reply(prompt)
+
+    with scripted_model(mute):
+        start_sources(books, {**values, "title": "Mill two"}, "mill2")
+        assert run_book(settings, "mill2").status.value == "completed"
+    text = " ".join(books.store.get_artifact("mill2", "chapter:1")[1]["scenes"])
+    assert DISTORTED in text  # no verdict: the grounded reading stands
+    assert books.store.get_artifact("mill2", "support:1")[1]["issues"] == []

@@ -29,6 +29,11 @@ class SourcesSpec(BaseModel):
     model: str = "local"
     seed: int = 42
     temperature: float = 0.4
+    judge: bool = Field(
+        default=True,
+        description="Check each cited sentence against its passage; drop what it does not "
+        "support (each becomes a question), and write a chapter again when too little is left.",
+    )
     author: str = ""
     language: str = "en"
     strict: bool | None = None

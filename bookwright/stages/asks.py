@@ -30,7 +30,7 @@ class Ask:
 
     def messages(self, retry_reason: str | None = None) -> tuple[str, str]:
         """(system, user) prompts; a retry carries the reason the last answer was refused."""
-        system = render(f"system_{self.role}.j2", {})
+        system = render(str(self.extra.get("system") or f"system_{self.role}.j2"), {})
         user = render(
             self.template,
             {**self.variables, "avoid": list(self.avoid), "target_words": self.target_words},

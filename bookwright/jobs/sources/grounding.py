@@ -181,6 +181,7 @@ def chapter_ask(
             ],
             "chunk_data": [c.model_dump(mode="json") for c in chunks],
             "text": "",
+            "unsupported": [],  # a redo names what the judge found no support for
         },
         kind="lines",
         max_tokens=min(2000, int(spec.words_per_chapter * 2)),

@@ -4,6 +4,7 @@ notes. Deterministic like every workflow: the store, the model and time only in 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dbos import DBOS
@@ -30,9 +31,19 @@ from bookwright.jobs.sources.grounding import (
     sources_list,
 )
 from bookwright.jobs.sources.harmonize import harmonize
+from bookwright.jobs.sources.judging import apply_verdict, as_questions, support_ask, words_of
 from bookwright.jobs.sources.storyline import build_storyline, open_questions
 from bookwright.model import Chapter, Manuscript
-from bookwright.model.sources import Answers, Questions, SourceIndex, SourcesSpec, Storyline
+from bookwright.model.sources import (
+    Answers,
+    Chunk,
+    Question,
+    Questions,
+    SourceIndex,
+    SourcesSpec,
+    Storyline,
+)
+from bookwright.stages.asks import Ask, AskFn
 
 WORKFLOW_NAME = "sources"
 QUESTIONS_TITLE, SOURCES_TITLE = "Questions for the author", "Sources"
@@ -84,7 +95,11 @@ def sources_workflow(book_id: str) -> str:
             chunks = [c for c in (index.chunk(i) for i in planned.chunks) if c is not None]
             summary = nodes[planned.node].summary
             question = chapter_ask(planned, chunks, spec, known, summary, speakers)
-            text = ask(question)
+            text, issues = _write_judged(ask, spec, planned.number, question, chunks)
+            if spec.judge:
+                save_artifact_step(
+                    book_id, f"support:{planned.number}", {"issues": issues, "judged": True}
+                )
             if text == question.fallback:
                 warning_step(book_id, _edited_from_sources(planned.number))
             chapter = Chapter(
@@ -115,13 +130,60 @@ def sources_workflow(book_id: str) -> str:
     chapters = harmonized
     save_artifact_step(book_id, "source_references", cited)
     book_state_step(book_id, current_stage="questions")
+    doubted: list[Question] = []  # the claims the judge found no support for
+    for planned in storyline.chapters:
+        found = load_artifact_step(book_id, f"support:{planned.number}") if spec.judge else None
+        doubted += as_questions(planned.number, (found or {}).get("issues", []))
     questions = open_questions(index, storyline, answers.answered)
+    questions = questions.model_copy(
+        update={
+            "questions": questions.questions
+            + [q for q in doubted if q.text not in answers.answered]
+        }
+    )
     save_artifact_step(book_id, "questions", questions.model_dump(mode="json"))
     manuscript = with_notes(spec, chapters, index, questions)
     save_artifact_step(book_id, "manuscript", manuscript.model_dump(mode="json"))
     write_file_step("manuscript.md", book_id, to_markdown(manuscript))
     book_state_step(book_id, status="completed", current_stage=None)
     return "completed"
+
+
+def _write_judged(
+    ask: AskFn, spec: SourcesSpec, number: int, question: Ask, chunks: list[Chunk]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The chapter's text and the judge's `unsupported` issues. The claims the judge does
+    not find in their passages are dropped; when that leaves less than half the words
+    asked for, the chapter is written once more with them named (the write level), and
+    when that fails too, it is edited from its sources (the fallback)."""
+    text = ask(question)
+    if not spec.judge or text == question.fallback:
+        return text, []
+    by_id = {c.id: c for c in chunks}
+    text, issues = _judge(ask, spec, number, text, by_id)
+    if not issues or words_of(text) >= spec.words_per_chapter // 2:
+        return text, issues
+    again = replace(
+        question,
+        label=f"{question.label}.redo",
+        variables={**question.variables, "unsupported": [i["sentence"] for i in issues]},
+    )
+    text = ask(again)
+    if text == question.fallback:
+        return text, issues
+    text, more = _judge(ask, spec, number, text, by_id)
+    if words_of(text) < spec.words_per_chapter // 2:
+        return str(question.fallback), issues + more
+    return text, issues + more
+
+
+def _judge(
+    ask: AskFn, spec: SourcesSpec, number: int, text: str, chunks: dict[str, Chunk]
+) -> tuple[str, list[dict[str, Any]]]:
+    question = support_ask(number, text, chunks, spec)
+    if question is None:
+        return text, []
+    return apply_verdict(text, ask(question), question.variables["sentences"])
 
 
 def _edited_from_sources(number: int) -> dict[str, Any]:
