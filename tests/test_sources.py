@@ -106,6 +106,11 @@ def test_the_storyline_orders_chapters_and_the_questions_find_the_planted_gaps()
     central = build_storyline(index, SourcesSpec(sources="x", title="H", order="centrality"))
     ranks = [n.centrality for n in central.nodes]
     assert ranks == sorted(ranks, reverse=True) and central.chapters[0].node == central.nodes[0].id
+    events = {n.label: n for n in central.nodes if n.kind == "event"}
+    assert "The mill closed in 1979" in events  # told by more than one passage
+    assert events["The mill closed in 1979"].period == "1979"
+    assert len(events["The mill closed in 1979"].chunks) >= 2
+    assert not [e for e in events if "nterview" in e]  # a recording's date is no event
     for chapter in central.chapters:  # a DAG: needs come first
         assert all(d < chapter.number for d in chapter.depends_on)
     asked = [q.text for q in open_questions(index, by_time).questions]

@@ -1,6 +1,7 @@
 """The storyline drawn from the chunks, without a model: people (speakers and the names
-they use), periods (decades of the years they give) and themes (words many chunks share
-and most do not), each with the chunks that support it; a graph of nodes linked by
+they use), periods (decades of the years they give), events (what more than one passage
+says happened in a given year) and themes (words many chunks share and most do not),
+each with the chunks that support it; a graph of nodes linked by
 shared chunks, ranked by PageRank (networkx); the chapter plan, in chronological or
 centrality order, with dependencies where a later chapter relies on a person an earlier
 one introduced; and the questions the material leaves open."""
@@ -147,6 +148,44 @@ def _themes(index: SourceIndex, people: set[str], limit: int = 8) -> dict[str, s
     return themes
 
 
+def _events(index: SourceIndex, limit: int = 8) -> dict[str, tuple[str, set[str]]]:
+    """Label -> (year, chunk ids): what happened in a given year, as the sources tell it.
+    A sentence with one year is an account of an event; accounts of the same year that
+    share two content words are one event, told by several passages. Only an event
+    more than one passage tells is kept (one passage is a detail, not yet an event);
+    the label is its shortest account."""
+    accounts: list[tuple[str, str, set[str], str]] = []  # year, sentence, words, chunk
+    for chunk in index.chunks:
+        if (chunk.speaker and is_interviewer(chunk.speaker)) or is_answer(chunk):
+            continue
+        for sentence in sentences(chunk.text):
+            years = set(_YEAR.findall(sentence))
+            if len(years) != 1 or not 4 <= len(sentence.split()) <= 30:
+                continue
+            if _HEADER.search(sentence):  # "Second interview with Ada Lind, 2024"
+                continue
+            words = {w for w in re.findall(r"[a-z]{3,}", sentence.casefold()) if w not in STOPWORDS}
+            accounts.append((years.pop(), sentence, words, chunk.id))
+    groups: list[tuple[str, list[str], set[str], set[str]]] = []
+    for year, sentence, words, chunk_id in accounts:
+        for g_year, told, g_words, ids in groups:
+            if g_year == year and len(words & g_words) >= 2:
+                told.append(sentence)
+                g_words |= words
+                ids.add(chunk_id)
+                break
+        else:
+            groups.append((year, [sentence], set(words), {chunk_id}))
+    kept = sorted((g for g in groups if len(g[3]) >= 2), key=lambda g: (-len(g[3]), g[0]))
+    events: dict[str, tuple[str, set[str]]] = {}
+    for year, told, _, ids in kept[:limit]:
+        shortest = min(told, key=len).rstrip(" .!?")
+        words = shortest.split()
+        label = " ".join(words[:14]) + ("..." if len(words) > 14 else "")
+        events.setdefault(label[:1].upper() + label[1:], (year, ids))
+    return events
+
+
 def build_storyline(index: SourceIndex, spec: SourcesSpec) -> Storyline:
     order = {c.id: i for i, c in enumerate(index.chunks)}
     nodes: list[StoryNode] = []
@@ -154,6 +193,8 @@ def build_storyline(index: SourceIndex, spec: SourcesSpec) -> Storyline:
         nodes.append(_node("person", name, ids, order))
     for label, (span, ids) in _periods(index).items():
         nodes.append(_node("period", label, ids, order, period=span))
+    for label, (year, ids) in _events(index).items():
+        nodes.append(_node("event", label, ids, order, period=year))
     for phrase, ids in _themes(index, {n.label.casefold() for n in nodes}).items():
         nodes.append(_node("theme", phrase[:1].upper() + phrase[1:], ids, order))
     if not nodes:  # material too thin for any node: one chapter on all of it
