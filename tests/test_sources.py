@@ -460,3 +460,25 @@ def test_a_chapter_the_judge_rejects_is_written_again_and_a_judge_without_verdic
     text = " ".join(books.store.get_artifact("mill2", "chapter:1")[1]["scenes"])
     assert DISTORTED in text  # no verdict: the grounded reading stands
     assert books.store.get_artifact("mill2", "support:1")[1]["issues"] == []
+
+
+def test_material_as_people_keep_it_gives_people_not_places_and_one_question_each() -> None:
+    """An oral-history project's folder: a Q/A transcript under a header naming the
+    interviewee and the interviewer, captions with voices, research notes as a list,
+    and a recording app's transcript where the interviewer speaks by name."""
+    index = ingest(Path(__file__).parent / "fixtures" / "sources-chapeltown")
+    speakers = {c.speaker for c in index.chunks}
+    assert {"Margaret Oduya", "Grace Adeyemi", "David Oduya"} <= speakers
+    assert not [s for s in speakers if "\n" in s or len(s.split()) > 3]  # no note as a name
+    from bookwright.jobs.sources.storyline import askers
+
+    assert {"Interviewer", "Q", "Sam Whitfield"} <= askers(index.chunks)
+    storyline = build_storyline(index, SourcesSpec(sources="x", title="C", order="centrality"))
+    people = {n.label for n in storyline.nodes if n.kind == "person"}
+    assert {"Margaret Oduya", "Grace Adeyemi", "Arthur France"} <= people
+    assert not people & {"West Africa", "St James", "Chapeltown Community", "Sam Whitfield"}
+    assert "Grace" not in people  # "Auntie Grace" is Grace Adeyemi
+    asked = [q.text for q in open_questions(index, storyline).questions]
+    years = [q for q in asked if q.startswith("Was it")]
+    assert years == ["Was it 1965 or 1966? (church, hall, saturday, school)"]
+    assert "Who was Arthur France?" in asked

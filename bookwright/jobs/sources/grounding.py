@@ -17,7 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bookwright.jobs.sources.storyline import is_interviewer
+from bookwright.jobs.sources.storyline import askers
 from bookwright.model.sources import Chunk, PlannedChapter, SourceIndex, SourcesSpec
 from bookwright.quality.readers import READERS
 from bookwright.quality.text import STOPWORDS, sentences
@@ -141,7 +141,8 @@ def from_sources(chapter: PlannedChapter, chunks: list[Chunk]) -> str:
     """The chapter edited from its sources: each passage in its speaker's words, cited.
     An interviewer's questions are no one's memories and are left out (unless nothing
     else is left); a passage with no speaker (notes, a document) is what its file records."""
-    told = [c for c in chunks if not (c.speaker and is_interviewer(c.speaker))] or chunks
+    asking = askers(chunks)
+    told = [c for c in chunks if c.speaker not in asking] or chunks
     parts = []
     for chunk in told:
         words = chunk.text.strip().replace('"', "'")

@@ -36,8 +36,12 @@ _NOT_SPEAKERS = {"note", "notes", "date", "place", "location", "subject", "title
 # "A: ..." starts an answer: the interviewee's (named in the header) turn, not A's
 ANSWERER = {"a", "answer", "reply", "response"}
 _INTERVIEWEE = re.compile(
-    r"\binterview(?:ed)?\s+(?:with|of)\s+((?:[A-Z][a-z'’-]+\.?\s){0,2}[A-Z][a-z'’-]+)"
+    r"\binterview(?:ed)?[ \t]+(?:with|of)[ \t]+((?:[A-Z][a-z'’-]+\.?[ \t]){0,2}[A-Z][a-z'’-]+)"
 )
+_LIST_MARK = re.compile(r"^(?:[-*•+]|\d{1,3}[.)])\s+")  # "- item", "2. item"
+# A speaker's name is a name: capitalised words ("Ada Lind", "Dr. Ada Lind", "Ada van
+# Dyke"), not a phrase before a colon ("The Saturday school at the church hall: ...")
+_NAME_WORD = re.compile(r"^(?:[A-Z][A-Za-z.'’-]*|van|von|de|da|del|der|la|le|bin|ibn|al)$")
 
 
 def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
@@ -147,6 +151,11 @@ def _speaker(line: str, answerer: str = "") -> tuple[str, str] | None:
     match = _SPEAKER.match(line)
     if not match or match.group("name").strip().casefold() in _NOT_SPEAKERS:
         return None
+    words = match.group("name").split()
+    if len(words) > 4 or (words[0] in ("The", "A", "An") and len(words) > 1):
+        return None
+    if not all(_NAME_WORD.match(w) for w in words):
+        return None
     if match.group("name").strip().casefold() in ANSWERER:
         return answerer, match.group("text").strip()
     return _name(match.group("name")), match.group("text").strip()
@@ -168,6 +177,8 @@ def turns(name: str, lines: list[str], first_line: int = 1, unattributed: str = 
     answerer = named.group(1).strip() if named else unattributed
     for number, line in enumerate(lines, start=first_line):
         stripped = line.strip().lstrip("#>").strip()
+        listed = bool(_LIST_MARK.match(stripped))  # "- Carnival: 1967" is a note, no one's turn
+        stripped = _LIST_MARK.sub("", stripped)
         stripped = _TIME_BEFORE_COLON.sub("", _LEADING_TIME.sub("", stripped))
         header = _HEADER_TURN.match(stripped)
         if header and header.group("name").casefold() not in _NOT_SPEAKERS:
@@ -175,7 +186,7 @@ def turns(name: str, lines: list[str], first_line: int = 1, unattributed: str = 
                 found.append((speaker, start, number - 1, body))
             speaker, start, body = _name(header.group("name")), number, []
             continue
-        said = _speaker(stripped, answerer)
+        said = None if listed else _speaker(stripped, answerer)
         if said is not None:
             if body:
                 found.append((speaker, start, number - 1, body))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 import networkx as nx
 
@@ -28,8 +29,24 @@ from bookwright.quality.checks import COMMON_NAME_WORDS
 from bookwright.quality.text import STOPWORDS, sentences
 
 _YEAR = re.compile(r"\b(1[6-9]\d\d|20\d\d)\b")
-_FULL_NAME = re.compile(r"\b([A-Z][a-z]{1,}\s[A-Z][a-z]{2,})\b")
-_TITLED = re.compile(r"\b(?:Mr|Mrs|Miss|Ms|Dr|old|young|Father|Sister)\.?\s([A-Z][a-z]{2,})\b")
+# Two capitalised words on one line, and the capitalised word after them if any ("Chapeltown
+# Community Centre"): a full name, unless a word of it names a place or an institution
+_FULL_NAME = re.compile(r"\b([A-Z][a-z]{1,}[ \t][A-Z][a-z]{2,})\b(?:[ \t]([A-Z][a-z]+))?")
+TITLES = (
+    "Mr", "Mrs", "Miss", "Ms", "Dr", "old", "young", "Father", "Sister", "Brother", "Mother",
+    "Auntie", "Aunt", "Uncle", "Granny", "Grandma", "Grandad", "Cousin", "Nurse", "Matron",
+    "Reverend", "Rev", "Lady", "Lord", "Sir", "Captain", "Professor",
+)  # fmt: skip
+SAINTS = ("St", "Saint", "San", "Santa")  # "St James's": a hospital, a church, a street
+_TITLED = re.compile(rf"\b(?:{'|'.join(TITLES)})\.?[ \t]([A-Z][a-z]{{2,}})\b")
+_NOT_PEOPLE = {
+    "africa", "america", "england", "scotland", "wales", "ireland", "britain", "europe",
+    "asia", "india", "china", "caribbean", "indies", "kingdom", "states", "city", "county",
+    "community", "centre", "center", "hospital", "school", "college", "university",
+    "company", "council", "society", "association", "union", "club", "office", "department",
+    "board", "committee", "ministry", "party", "army", "navy", "police", "railway", "works",
+    "factory", "avenue", "terrace", "place", "valley", "mountain", "carnival", "festival",
+}  # fmt: skip
 _HEADER = re.compile(r"\b(?:interview(?:ed)?|recorded|transcript)\b", re.I)
 _WORD = re.compile(r"\b[a-z][a-z'-]{4,}\b")
 INTERVIEWERS = {"interviewer", "q", "question", "int", "host"}
@@ -48,6 +65,20 @@ def is_interviewer(speaker: str) -> bool:
     return speaker.casefold().strip(" .") in INTERVIEWERS
 
 
+def askers(chunks: Iterable[Chunk]) -> set[str]:
+    """The speakers who ask rather than remember: an interviewer by label, a name given
+    as the interviewer ("Interviewer: Sam Whitfield"), and anyone who only asks questions."""
+    turns: dict[str, list[str]] = defaultdict(list)
+    for chunk in chunks:
+        if chunk.speaker:
+            turns[chunk.speaker].append(chunk.text.strip())
+    found = {s for s in turns if is_interviewer(s)}
+    for speaker in list(found):
+        found |= {t for t in turns[speaker] if t in turns and not t.endswith("?")}
+    found |= {s for s, said in turns.items() if all(t.endswith("?") for t in said)}
+    return found
+
+
 def is_answer(chunk: Chunk) -> bool:
     """A passage of the author's answers: it settles a question, it raises none."""
     return chunk.file.startswith(ANSWERS_FOLDER)
@@ -59,21 +90,31 @@ def _people(index: SourceIndex) -> dict[str, set[str]]:
     title ("Mr Pruett", "old Pruett")."""
     mentions: dict[str, set[str]] = defaultdict(set)
     lower = {w for c in index.chunks for w in re.findall(r"\b[a-z][a-z]+\b", c.text)}
+    asking = askers(index.chunks)
     for chunk in index.chunks:
-        if chunk.speaker and not is_interviewer(chunk.speaker):
+        if chunk.speaker and chunk.speaker not in asking:
             mentions[chunk.speaker].add(chunk.id)
     for chunk in index.chunks:
         for match in _FULL_NAME.finditer(chunk.text):
             name = match.group(1)
             words = name.split()
-            if words[-1].casefold() in COMMON_NAME_WORDS or any(
-                w.casefold() in _NOT_NAMES | lower for w in words
+            following = (match.group(2) or "").casefold()
+            if (
+                words[-1].casefold() in COMMON_NAME_WORDS
+                or words[0] in TITLES  # "Sister Halloran": Halloran, found with the titles
+                or words[0] in SAINTS
+                or following in _NOT_PEOPLE | COMMON_NAME_WORDS  # "... Community Centre"
+                or any(w.casefold() in _NOT_NAMES | _NOT_PEOPLE | lower for w in words)
             ):
                 continue
             mentions[name].add(chunk.id)
         for match in _TITLED.finditer(chunk.text):
             mentions[match.group(1)].add(chunk.id)
-    people = {name: set(ids) for name, ids in mentions.items()}
+    for single in [n for n in mentions if " " not in n]:  # "Auntie Grace" is Grace Adeyemi
+        full = [n for n in mentions if " " in n and single in n.split()]
+        if len(full) == 1:
+            mentions[full[0]] |= mentions.pop(single)
+    people = {name: set(ids) for name, ids in mentions.items() if name not in asking}
     for chunk in index.chunks:  # "Ada" in a chunk is Ada Lind, when she is the only Ada
         for name in people:
             first = name.split()[0]
@@ -155,8 +196,9 @@ def _events(index: SourceIndex, limit: int = 8) -> dict[str, tuple[str, set[str]
     more than one passage tells is kept (one passage is a detail, not yet an event);
     the label is its shortest account."""
     accounts: list[tuple[str, str, set[str], str]] = []  # year, sentence, words, chunk
+    asking = askers(index.chunks)
     for chunk in index.chunks:
-        if (chunk.speaker and is_interviewer(chunk.speaker)) or is_answer(chunk):
+        if chunk.speaker in asking or is_answer(chunk):
             continue
         for sentence in sentences(chunk.text):
             years = set(_YEAR.findall(sentence))
@@ -179,9 +221,8 @@ def _events(index: SourceIndex, limit: int = 8) -> dict[str, tuple[str, set[str]
     kept = sorted((g for g in groups if len(g[3]) >= 2), key=lambda g: (-len(g[3]), g[0]))
     events: dict[str, tuple[str, set[str]]] = {}
     for year, told, _, ids in kept[:limit]:
-        shortest = min(told, key=len).rstrip(" .!?")
-        words = shortest.split()
-        label = " ".join(words[:14]) + ("..." if len(words) > 14 else "")
+        shortest = min(told, key=len).rstrip(" .!?").split()
+        label = " ".join(shortest[:14]) + ("..." if len(shortest) > 14 else "")
         events.setdefault(label[:1].upper() + label[1:], (year, ids))
     return events
 
@@ -335,9 +376,10 @@ def open_questions(
             if key in seen:
                 continue
             seen.add(key)
+            low, high = sorted((year_a, year_b))
             questions.append(
                 Question(
-                    text=f"Was it {year_a} or {year_b}? ({', '.join(sorted(shared)[:4])})",
+                    text=f"Was it {low} or {high}? ({', '.join(sorted(shared)[:4])})",
                     why=f'{a.speaker or a.file} says "{said_a}" ({a.file}, {a.position}); '
                     f'{b.speaker or b.file} says "{said_b}" ({b.file}, {b.position})',
                     chapters=sorted(set(chapter_of[a.id] + chapter_of[b.id])),
@@ -365,4 +407,18 @@ def open_questions(
                     chunks=node.chunks,
                 )
             )
-    return Questions(questions=[q for q in questions if q.text not in answered])
+    merged: dict[str, Question] = {}  # one question, however many passages raise it
+    for q in questions:
+        if q.text in answered:
+            continue
+        if q.text in merged:
+            had = merged[q.text]
+            merged[q.text] = had.model_copy(
+                update={
+                    "chapters": sorted(set(had.chapters) | set(q.chapters)),
+                    "chunks": list(dict.fromkeys([*had.chunks, *q.chunks])),
+                }
+            )
+        else:
+            merged[q.text] = q
+    return Questions(questions=list(merged.values()))
