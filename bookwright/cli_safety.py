@@ -39,7 +39,8 @@ def _size(count: float) -> str:
 
 def backup(
     books: Annotated[
-        list[str] | None, typer.Argument(help="Books to back up (default all).")
+        list[str] | None,
+        typer.Argument(help="Books to back up (default all; on PostgreSQL, name them)."),
     ] = None,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="The backup file to write.")
@@ -96,6 +97,13 @@ def restore(
             hint = f"export it with `bookwright export {entry.id}`"
         elif (entry.status or "").startswith("halted"):
             hint = f"see `bookwright status {entry.id}`, then approve or resume it"
+        elif result.on_postgres and entry.status in ("paused", "failed"):
+            hint = f"continue it with `bookwright resume {entry.id}`; a worker writes it"
+        elif result.on_postgres:
+            hint = (
+                "a worker continues it from its last checkpoint (start one with "
+                "`bookwright worker` if none runs)"
+            )
         else:
             hint = f"continue it with `bookwright resume {entry.id}`"
         out.print(

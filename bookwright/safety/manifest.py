@@ -1,15 +1,18 @@
 """The backup file: a tar.gz of SQLite snapshots and book folders, with a manifest.
 
+The same format whether the books come from a SQLite home or a PostgreSQL database.
+
 manifest.json            format, versions, the books, a sha256 for every file
 store.sqlite             the content store's rows of the backed-up books only
-books/BOOK/dbos.sqlite   the book's DBOS system database (its checkpoints)
+books/BOOK/dbos.sqlite   the book's DBOS system database (its checkpoints); from
+                         PostgreSQL, the book's workflows copied into a SQLite one
 books/BOOK/...           the rest of the book's folder (manuscript, exports)
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +31,7 @@ BOOK_TABLES = {
     "artifacts": "book_id",
     "chapters": "book_id",
     "llm_requests": "book_id",
+    "answer_warnings": "book_id",
 }
 
 
@@ -65,6 +69,10 @@ class Manifest(BaseModel):
     source_home: str
     books: list[BookEntry]
     files: dict[str, FileEntry]
+    # Where the books came from: a SQLite home, or a PostgreSQL database of workers.
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    # DBOS's schema migration version of the workflow databases (None: not recorded).
+    dbos_version: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
