@@ -18,6 +18,7 @@ import pytest
 from bookwright.llm import LLMClient
 from bookwright.settings import ProviderSettings, Settings
 from bookwright.store import Store
+from tests.pg_cluster import PgCluster, missing_reason
 from tests.scripted_server import ScriptedServer
 
 if TYPE_CHECKING:
@@ -367,3 +368,30 @@ def follow(client: TestClient | httpx.Client, book: str) -> list[dict]:
                 assert json.loads(line[len("data: ") :])["status"] == reports[-1]["status"]
                 return reports
     raise AssertionError("the event stream closed without an `end` event")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with PgCluster() as pg:
+        yield pg
+
+
+def write_in_process(settings: Settings, book_id: str | None = None, *, create: bool = True):  # type: ignore[no-untyped-def]
+    """Write (or resume) a book in this process with DBOS, then release DBOS."""
+    from dbos import DBOS
+
+    from bookwright.engine.books import Books
+    from bookwright.engine.runner import run_book
+    from bookwright.model import BookSpec
+
+    books = Books(settings)
+    if create:
+        book_id = books.create(BookSpec.model_validate(SCRIPTED_SPEC), book_id)
+    assert book_id is not None
+    try:
+        return run_book(settings, book_id, resume=not create)
+    finally:
+        DBOS.destroy(workflow_completion_timeout_sec=0)

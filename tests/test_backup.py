@@ -21,26 +21,13 @@ from typer.testing import CliRunner
 from bookwright.cli import app
 from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
-from bookwright.model import BookSpec
 from bookwright.settings import Settings
-from tests.conftest import SCRIPTED_SPEC, SMALL, Workspace, scripted_settings
+from tests.conftest import SMALL, Workspace, scripted_settings, write_in_process
 from tests.scripted_server import ScriptedServer
 
 
 def cli(home: Path, *args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, list(args), env={"BOOKWRIGHT_HOME": str(home)})
-
-
-def write_in_process(settings: Settings, book_id: str | None = None, *, create: bool = True):  # type: ignore[no-untyped-def]
-    """Write (or resume) a book in this process with DBOS, then release DBOS."""
-    books = Books(settings)
-    if create:
-        book_id = books.create(BookSpec.model_validate(SCRIPTED_SPEC), book_id)
-    assert book_id is not None
-    try:
-        return run_book(settings, book_id, resume=not create)
-    finally:
-        DBOS.destroy(workflow_completion_timeout_sec=0)
 
 
 def digest(path: Path) -> str:

@@ -28,11 +28,10 @@ from typer.testing import CliRunner
 from bookwright.cli import app
 from bookwright.engine.runner import run_book
 from bookwright.settings import Settings
-from tests.conftest import SMALL, Workspace, scripted_settings
+from tests.conftest import SMALL, Workspace, scripted_settings, write_in_process
+from tests.fleet import Fleet, new_fleet
 from tests.pg_cluster import PgCluster
 from tests.scripted_server import ScriptedServer
-from tests.test_backup import write_in_process
-from tests.test_postgres_workers import Fleet, cluster, new_fleet  # noqa: F401  (a fixture)
 
 BOOK = [*SMALL, "--model", "scripted:m"]
 MID_CHAPTER = 26  # requests: chapter 1 drafted, being edited
@@ -126,7 +125,7 @@ def manifest_of(archive: Path) -> dict:  # type: ignore[type-arg]
 
 
 def test_a_sqlite_book_moves_to_postgres_and_a_worker_finishes_it(  # type: ignore[no-untyped-def]
-    cluster: PgCluster,  # noqa: F811
+    cluster: PgCluster,
     tmp_path: Path,
     laptop,
     reference: Reference,
@@ -194,7 +193,7 @@ def test_a_sqlite_book_moves_to_postgres_and_a_worker_finishes_it(  # type: igno
 
 
 def test_a_postgres_book_moves_to_sqlite_and_resumes_there(  # type: ignore[no-untyped-def]
-    cluster: PgCluster,  # noqa: F811
+    cluster: PgCluster,
     tmp_path: Path,
     reference: Reference,
 ) -> None:
@@ -268,7 +267,7 @@ def resume(settings: Settings, book: str, *, approve: bool = False):  # type: ig
 
 
 def test_a_backup_of_a_newer_dbos_schema_is_refused_writing_nothing(  # type: ignore[no-untyped-def]
-    cluster: PgCluster,  # noqa: F811
+    cluster: PgCluster,
     tmp_path: Path,
     reference: Reference,
 ) -> None:
