@@ -16,7 +16,7 @@ from bookwright.cli import app
 from bookwright.engine.books import Books
 from bookwright.engine.messages import resume_message
 from bookwright.engine.runner import run_book
-from bookwright.engine.workflows import book_workflow_id
+from bookwright.engine.ids import book_workflow_id
 from bookwright.model import BookSpec, Cast
 from bookwright.settings import ProviderSettings, Settings
 from bookwright.stages.asks import Ask

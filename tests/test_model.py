@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bookwright.engine.workflows import ready_order
+from bookwright.jobs.novel.workflow import ready_order
 from bookwright.export.markdown import to_markdown
 from bookwright.model import BookSpec, Cast, Chapter, Manuscript, Outline, SceneList, Stage
 

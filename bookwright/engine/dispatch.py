@@ -17,12 +17,12 @@ from typing import Any
 from dbos import DBOSClient, EnqueueOptions
 
 from bookwright.engine.asking import RESUME_TOPIC
+from bookwright.engine.ids import WORKFLOW_VERSION, book_workflow_id
 from bookwright.engine.leases import live_executors, live_worker_count
 from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
 from bookwright.engine.states import STOPPED, Waiting, stopped
-from bookwright.engine.workflows import WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound
-from bookwright.jobs import JOBS, job_of
+from bookwright.jobs import JOBS, check_retries, job_of
 from bookwright.settings import Settings
 from bookwright.store import BookRecord, Store
 
@@ -139,7 +139,7 @@ def hand_to_workers(
         store.update_book(book.id, active_workflow=workflow_id)
         dispatcher.enqueue(
             workflow_id,
-            "retry",
+            str(check_retries(book.spec).retry_name),
             book.id,
             retry.chapter,
             retry.level,

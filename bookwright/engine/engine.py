@@ -10,8 +10,8 @@ from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
 
 import bookwright.jobs  # noqa: F401  (registers every job's workflows)
+from bookwright.engine.ids import WORKFLOW_VERSION
 from bookwright.engine.runtime import Runtime, set_runtime
-from bookwright.engine.workflows import WORKFLOW_VERSION
 from bookwright.llm import LLMClient
 from bookwright.settings import Settings
 from bookwright.store import Store

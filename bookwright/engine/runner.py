@@ -11,14 +11,11 @@ from dbos import DBOS, SetWorkflowID
 from bookwright.engine.asking import RESUME_TOPIC
 from bookwright.engine.books import BookLock, Books, wait_until_stopped
 from bookwright.engine.engine import Engine
+from bookwright.engine.ids import book_workflow_id
 from bookwright.engine.messages import RetryRequest, attempts_so_far, resume_message
 from bookwright.engine.states import STOPPED, check_approve, check_resume, check_retry
-from bookwright.engine.workflows import (
-    book_workflow_id,
-    retry_workflow,
-)
 from bookwright.errors import UsageError
-from bookwright.jobs import job_of
+from bookwright.jobs import check_retries, job_of
 from bookwright.llm.errors import redact
 from bookwright.model.status import StatusReport
 from bookwright.settings import Settings
@@ -70,6 +67,7 @@ def run_book(
             books.store.update_book(book_id, status="processing")
         elif retry is not None:
             check_retry(book)
+            check_retries(book.spec)
             books.store.update_book(book_id, status="processing")
         elif book.status == "completed":
             return books.status(book_id)
@@ -105,8 +103,10 @@ def run_book(
             workflow_id = f"retry-{book_id}-{retry.chapter}-{time.time_ns()}"
             books.store.update_book(book_id, active_workflow=workflow_id)
             with SetWorkflowID(workflow_id):
+                retrying = check_retries(book.spec).retry
+                assert retrying is not None  # check_retries refuses a job without one
                 handle = DBOS.start_workflow(
-                    retry_workflow,
+                    retrying,
                     book_id,
                     retry.chapter,
                     retry.level,

@@ -19,9 +19,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from bookwright.engine.workflows import book_workflow
 from bookwright.errors import UsageError
 from bookwright.jobs.adapt.workflow import adapt_workflow
+from bookwright.jobs.novel.workflow import book_workflow, retry_workflow
 from bookwright.jobs.review.workflow import review_workflow
 from bookwright.jobs.sources.workflow import sources_workflow
 from bookwright.stages.prompts import add_prompt_folder
@@ -36,10 +36,14 @@ class Job:
     # Adds the job's own commands to the `bookwright` command (a Typer app), for a job
     # from another package; bookwright's own jobs register theirs in bookwright.cli.
     commands: Callable[[Any], None] | None = None
+    # The workflow that writes one chapter of a finished book again (`bookwright retry`):
+    # (book id, chapter, level, cascade, attempts so far) -> status; and its DBOS name.
+    retry: Callable[..., str] | None = None
+    retry_name: str | None = None
 
 
 JOBS: dict[str, Job] = {
-    "novel": Job("novel", book_workflow, "book", True),
+    "novel": Job("novel", book_workflow, "book", True, retry=retry_workflow, retry_name="retry"),
     "review": Job("review", review_workflow, "review", False),
     "sources": Job("sources", sources_workflow, "sources", False),
     "adapt": Job("adapt", adapt_workflow, "adapt", False),
@@ -78,6 +82,18 @@ def job_of(spec: dict[str, Any]) -> Job:
         f"This book belongs to the job {name!r}, which this installation does not have",
         f"Install the package that provides the {name!r} job, then run the command again",
     )
+
+
+def check_retries(spec: dict[str, Any]) -> Job:
+    """The job of a book whose chapter is to be written again; refused when its job has
+    no chapter retry."""
+    job = job_of(spec)
+    if job.retry is None or job.retry_name is None:
+        raise UsageError(
+            f"A {job.name} book's chapters are not written again one by one",
+            "Start the job again on the book instead",
+        )
+    return job
 
 
 def _load_plugins() -> None:

@@ -290,6 +290,11 @@ def near_miss_names(
     return found
 
 
+def closest_token(word: str, known: str) -> str:
+    """The part of `known` ("Tobias Grent") that `word` ("Tobia") misspells."""
+    return max(known.split(), key=lambda t: SequenceMatcher(None, word.lower(), t.lower()).ratio())
+
+
 def _name_issue(miss: NearMiss) -> Issue:
     return Issue(
         category=Category.names,

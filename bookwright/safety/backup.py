@@ -30,9 +30,9 @@ from typing import IO, Literal
 import sqlalchemy as sa
 
 from bookwright.engine.books import writer_alive
+from bookwright.engine.ids import WORKFLOW_VERSION, book_workflow_id
 from bookwright.engine.leases import live_executors
 from bookwright.engine.states import stopped
-from bookwright.engine.workflows import WORKFLOW_VERSION, book_workflow_id
 from bookwright.errors import BookNotFound, UsageError
 from bookwright.safety.manifest import (
     BOOK_TABLES,

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from bookwright.engine.books import BookLock
-from bookwright.engine.workflows import book_workflow_id
+from bookwright.engine.ids import book_workflow_id
 from bookwright.errors import BookLocked, BookNotFound, BookwrightError
 from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact, Chapter
 from bookwright.safety.backup import sqlite_path

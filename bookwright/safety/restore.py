@@ -29,9 +29,9 @@ from dbos._migration import sqlite_migrations
 from pydantic import ValidationError
 
 from bookwright.engine.books import BookLock
+from bookwright.engine.ids import WORKFLOW_VERSION
 from bookwright.engine.leases import live_executors
 from bookwright.engine.runner import executor_id
-from bookwright.engine.workflows import WORKFLOW_VERSION
 from bookwright.errors import BookLocked, ConfigError, Conflict, Next, UsageError
 from bookwright.safety.backup import dbos_version, sqlite_path
 from bookwright.safety.manifest import (

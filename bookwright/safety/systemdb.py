@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from dbos._utils import INTERNAL_QUEUE_NAME
 
 from bookwright.engine.dispatch import BOOKS_QUEUE
-from bookwright.engine.workflows import book_workflow_id
+from bookwright.engine.ids import book_workflow_id
 
 STATUS = "workflow_status"
 QUEUES = "queues"

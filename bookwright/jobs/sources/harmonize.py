@@ -19,10 +19,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from bookwright.engine.harmonize import closest_token
 from bookwright.model import Chapter
 from bookwright.model.sources import SourceIndex, Storyline
-from bookwright.quality.checks import near_miss_names
+from bookwright.quality.checks import closest_token, near_miss_names
 
 _PROTECTED = re.compile(r"[\"“][^\"“”]*[\"”]|\[[^\]]*\]")  # quotations, citations
 

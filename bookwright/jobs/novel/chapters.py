@@ -21,6 +21,7 @@ from bookwright.engine.steps import (
     load_spec_step,
     save_artifact_step,
 )
+from bookwright.jobs.novel.outline import make_scene_list
 from bookwright.model import (
     BookSpec,
     Cast,
@@ -47,7 +48,6 @@ from bookwright.quality.length import (
 )
 from bookwright.quality.retry import Action, decide
 from bookwright.quality.settings import QualitySettings
-from bookwright.stages.outline import make_scene_list
 from bookwright.stages.prose import edit_scene, scene_vars, write_scene
 from bookwright.store.memory import Memory
 

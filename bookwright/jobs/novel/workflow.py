@@ -17,8 +17,6 @@ from bookwright.engine.asking import (
     stop_and_wait,
     wait_for_message,
 )
-from bookwright.engine.chapters import chapter_workflow
-from bookwright.engine.harmonize import harmonize_step
 from bookwright.engine.states import approve_topic
 from bookwright.engine.steps import (
     book_state_step,
@@ -36,6 +34,11 @@ from bookwright.errors import (
     StageFailed,
 )
 from bookwright.export.markdown import to_markdown
+from bookwright.jobs.novel.cast import make_characters, make_locations
+from bookwright.jobs.novel.chapters import chapter_workflow
+from bookwright.jobs.novel.harmonize import harmonize_step
+from bookwright.jobs.novel.outline import make_outline, make_scene_list
+from bookwright.jobs.novel.plan import make_plan
 from bookwright.model import (
     BookSpec,
     Cast,
@@ -49,16 +52,8 @@ from bookwright.model import (
 )
 from bookwright.model.artifacts import ARTIFACT_TYPES, Artifact
 from bookwright.stages import AskFn
-from bookwright.stages.cast import make_characters, make_locations
-from bookwright.stages.outline import make_outline, make_scene_list
-from bookwright.stages.plan import make_plan
 
-WORKFLOW_VERSION = "bookwright-wf-2"  # bump only when a change would break replay of old runs
 MANUSCRIPT_FILE = "manuscript.md"
-
-
-def book_workflow_id(book_id: str) -> str:
-    return f"book-{book_id}"
 
 
 def _stage(

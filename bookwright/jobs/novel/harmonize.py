@@ -11,14 +11,13 @@ harmonization`).
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from typing import Any
 
 from dbos import DBOS
 
 from bookwright.engine.runtime import runtime
 from bookwright.model.quality import Fact, StoryBible
-from bookwright.quality.checks import contradictions, near_miss_names
+from bookwright.quality.checks import closest_token, contradictions, near_miss_names
 
 AUTHORS_SOURCES = ("edited", "imported")  # versions an author made: never rewritten here
 
@@ -106,8 +105,3 @@ def harmonize_step(book_id: str) -> dict[str, Any]:
     result = {"changes": changes, "open_questions": questions, "facts": len(bible.facts)}
     store.put_artifact(book_id, "harmonization", result, idem_key=f"{key}:harmonization")
     return result
-
-
-def closest_token(word: str, known: str) -> str:
-    """The part of `known` ("Tobias Grent") that `word` ("Tobia") misspells."""
-    return max(known.split(), key=lambda t: SequenceMatcher(None, word.lower(), t.lower()).ratio())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bookwright.jobs.novel.plan import book_vars
 from bookwright.model import BookSpec, Cast, Character, Location, Locations, StoryPlan
 from bookwright.stages.asks import Ask, AskFn
-from bookwright.stages.plan import book_vars
 
 # Role, and how to ask a small model for it: plain words work better than "antagonist".
 ROLES = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bookwright.jobs.novel.plan import book_vars
 from bookwright.model import (
     BookSpec,
     Cast,
@@ -13,7 +14,6 @@ from bookwright.model import (
     StoryPlan,
 )
 from bookwright.stages.asks import Ask, AskFn
-from bookwright.stages.plan import book_vars
 
 
 def make_outline(spec: BookSpec, plan: StoryPlan, cast: Cast, ask: AskFn) -> Outline:
