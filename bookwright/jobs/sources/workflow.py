@@ -46,6 +46,10 @@ from bookwright.model.sources import (
 from bookwright.stages.asks import Ask, AskFn
 
 WORKFLOW_NAME = "sources"
+# Steps added after runs were recorded, each behind a DBOS.patch so those runs still replay
+ANSWERS_PATCH = "sources-answers"  # runs before it read no answers
+JUDGE_PATCH = "sources-judge"  # runs before it had no judge
+HARMONIZE_PATCH = "sources-harmonize"  # runs before it did not harmonize
 QUESTIONS_TITLE, SOURCES_TITLE = "Questions for the author", "Sources"
 CLOSING_CHAPTERS = (QUESTIONS_TITLE, SOURCES_TITLE)  # after the story, in every export
 
@@ -55,7 +59,8 @@ def sources_workflow(book_id: str) -> str:
     spec = SourcesSpec.model_validate(load_spec_step(book_id))
     book_state_step(book_id, status="processing", error=None, error_class=None)
     index = SourceIndex.model_validate(load_artifact_step(book_id, "sources"))
-    answers = Answers.model_validate(load_artifact_step(book_id, "answers") or {})
+    answered = load_artifact_step(book_id, "answers") if DBOS.patch(ANSWERS_PATCH) else None
+    answers = Answers.model_validate(answered or {})
     book_state_step(book_id, current_stage="storyline")
     if load_artifact_step(book_id, "storyline") is None:
         save_artifact_step(
@@ -87,6 +92,7 @@ def sources_workflow(book_id: str) -> str:
     chapters: list[Chapter] = []
     cited: dict[str, list[dict[str, Any]]] = {}
     redo = set(answers.rewrite)  # chapters the author's answers touch, not yet rewritten
+    judging = spec.judge and DBOS.patch(JUDGE_PATCH)
     for planned in storyline.chapters:  # numbered so that needs come first
         name = f"chapter:{planned.number}"
         data = load_artifact_step(book_id, name)
@@ -95,8 +101,8 @@ def sources_workflow(book_id: str) -> str:
             chunks = [c for c in (index.chunk(i) for i in planned.chunks) if c is not None]
             summary = nodes[planned.node].summary
             question = chapter_ask(planned, chunks, spec, known, summary, speakers)
-            text, issues = _write_judged(ask, spec, planned.number, question, chunks)
-            if spec.judge:
+            text, issues = _write_judged(ask, spec, judging, planned.number, question, chunks)
+            if judging:
                 save_artifact_step(
                     book_id, f"support:{planned.number}", {"issues": issues, "judged": True}
                 )
@@ -119,20 +125,21 @@ def sources_workflow(book_id: str) -> str:
         chapter_state_step(book_id, planned.number, status="completed", word_count=words)
         chapters.append(chapter)
         cited[str(planned.number)] = references(" ".join(chapter.scenes), planned, index)
-    book_state_step(book_id, current_stage="harmonize")
-    harmonized, changes = harmonize(chapters, index, storyline)
-    for before, after in zip(chapters, harmonized, strict=True):
-        if after.scenes != before.scenes:
-            save_artifact_step(
-                book_id, f"chapter:{after.number}", after.model_dump(mode="json"), "harmonized"
-            )
-    save_artifact_step(book_id, "harmonization", {"changes": changes, "open_questions": []})
-    chapters = harmonized
+    if DBOS.patch(HARMONIZE_PATCH):
+        book_state_step(book_id, current_stage="harmonize")
+        harmonized, changes = harmonize(chapters, index, storyline)
+        for before, after in zip(chapters, harmonized, strict=True):
+            if after.scenes != before.scenes:
+                save_artifact_step(
+                    book_id, f"chapter:{after.number}", after.model_dump(mode="json"), "harmonized"
+                )
+        save_artifact_step(book_id, "harmonization", {"changes": changes, "open_questions": []})
+        chapters = harmonized
     save_artifact_step(book_id, "source_references", cited)
     book_state_step(book_id, current_stage="questions")
     doubted: list[Question] = []  # the claims the judge found no support for
     for planned in storyline.chapters:
-        found = load_artifact_step(book_id, f"support:{planned.number}") if spec.judge else None
+        found = load_artifact_step(book_id, f"support:{planned.number}") if judging else None
         doubted += as_questions(planned.number, (found or {}).get("issues", []))
     questions = open_questions(index, storyline, answers.answered)
     questions = questions.model_copy(
@@ -150,14 +157,14 @@ def sources_workflow(book_id: str) -> str:
 
 
 def _write_judged(
-    ask: AskFn, spec: SourcesSpec, number: int, question: Ask, chunks: list[Chunk]
+    ask: AskFn, spec: SourcesSpec, judging: bool, number: int, question: Ask, chunks: list[Chunk]
 ) -> tuple[str, list[dict[str, Any]]]:
     """The chapter's text and the judge's `unsupported` issues. The claims the judge does
     not find in their passages are dropped; when that leaves less than half the words
     asked for, the chapter is written once more with them named (the write level), and
     when that fails too, it is edited from its sources (the fallback)."""
     text = ask(question)
-    if not spec.judge or text == question.fallback:
+    if not judging or text == question.fallback:
         return text, []
     by_id = {c.id: c for c in chunks}
     text, issues = _judge(ask, spec, number, text, by_id)
