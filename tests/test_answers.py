@@ -175,3 +175,40 @@ def test_ask_until_valid_gives_up_with_the_raw_text_or_the_fallback() -> None:
         fallback="the draft",
     )
     assert ask_until_valid(fallback, send, temperature=0.7, seed=1) == "the draft"
+
+
+def test_a_copied_input_is_left_out_of_the_next_prompt_and_still_checked() -> None:
+    premise = "A lighthouse keeper on a remote island must decide who to trust before the storm."
+    question = Ask(
+        "outline.1.summary",
+        "planner",
+        "plan_title.j2",
+        {"genre": "mystery", "premise": premise},
+        "sentences",
+        90,
+    )
+    copies = f"{premise} The storm comes."
+    replies = iter([copies, copies, "Mara reads the warning and rows out to the wreck alone."])
+    sent: list[str] = []
+
+    def send(request: dict) -> tuple[str, str | None]:
+        sent.append(request["prompt"])
+        return next(replies), "stop"
+
+    value = ask_until_valid(question, send, temperature=0.0, seed=1)
+    assert value == "Mara reads the warning and rows out to the wreck alone."
+    assert premise in sent[0] and premise not in sent[1] and premise not in sent[2]
+    # the second answer copied the premise too, though it was not shown: still refused
+    assert len(sent) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In the two sentences, I've tried to convey a sense of anticipation and tension.",
+        "In two sentences, I will rephrase the text. I am ready to assist with your writing.",
+    ],
+)
+def test_a_summary_that_talks_about_the_task_is_refused(text: str) -> None:
+    value, reason = accept(ask("sentences"), text, "stop")
+    assert value is None and reason and "not what you are doing" in reason

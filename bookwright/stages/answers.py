@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bookwright.errors import InvalidOutputError
@@ -38,8 +39,9 @@ def ask_until_valid(
     limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
     reason, text = None, ""
     best: tuple[int, str] | None = None  # (how usable, the cleaned answer)
+    prompting = question  # what the model is shown; the answer is checked against `question`
     for attempt in range(first_attempt, first_attempt + limit):
-        system, user = question.messages(reason)
+        system, user = prompting.messages(reason)
         request = {
             "system": system,
             "prompt": user,
@@ -53,6 +55,9 @@ def ask_until_valid(
             return value
         if on_invalid is not None and reason:
             on_invalid(text, reason)
+        copied = copied_input(question, text)
+        if copied is not None:  # a small model copies what it is shown: show it less
+            prompting = replace(prompting, variables={**prompting.variables, copied: ""})
         candidate = best_effort(question, text, finish_reason)
         if candidate is not None and (best is None or candidate[0] > best[0]):
             best = candidate
@@ -233,6 +238,20 @@ def drop_copied_sentences(text: str, context: list[str]) -> str:
     return "\n\n".join(paragraphs)
 
 
+def copied_input(ask: Ask, text: str) -> str | None:
+    """The prompt input (a variable's name) most of a refused answer was lifted from, if
+    any: left out of the next attempt's prompt, still checked against. The ask's main
+    text (a draft being edited) is never left out."""
+    if ask.kind == "prose":  # prose drops copied sentences instead (drop_copied_sentences)
+        return None
+    for key, value in ask.variables.items():
+        if key in ("text", "draft", "before") or not isinstance(value, str) or not value:
+            continue
+        if copies_context(text, [value], threshold=0.5):
+            return key
+    return None
+
+
 def _context_strings(ask: Ask) -> list[str]:
     return [
         v for k, v in ask.variables.items() if isinstance(v, str) and k not in ("draft", "before")
@@ -306,6 +325,8 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
         return None, "Answer with at least one full sentence."
     if _repetitive(value):
         return None, "The answer repeated itself; write it once, in plain words."
+    if _ASSISTANT.search(value):
+        return None, "Say what happens in the story, not what you are doing."
     if _taken(value, ask.avoid) or copies_context(value, [*_context_strings(ask), *ask.avoid]):
         return None, "Say something new in your own words; do not repeat the text above."
     return value, None
@@ -317,6 +338,14 @@ _META = re.compile(
     r"(this|the) (revised|edited) (text|scene|version)|write the next scene|I'm ready|"
     r"here is the (edited|revised|rewritten|improved) (passage|text|version|scene)|"
     r"(this|the) passage (needs|has been|was)|I'll make sure)\b",
+    re.I,
+)
+# An assistant talking about the task instead of answering it ("In two sentences, I've
+# tried to convey ...", "I am ready to assist with your writing requests").
+_ASSISTANT = re.compile(
+    r"\b(I(?:'ve| have| will|'ll| am|'m| can| tried)\b|my (?:writing|response|answer)|"
+    r"in (?:the |these )?two sentences|as an AI|ready to (?:assist|help)|assist you|"
+    r"your (?:writing|request)|let me know)",
     re.I,
 )
 _NOTE_LINE = re.compile(

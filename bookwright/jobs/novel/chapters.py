@@ -9,6 +9,7 @@ maximum. What a level does not redo is kept from the store, never regenerated.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dbos import DBOS
@@ -54,6 +55,9 @@ from bookwright.store.memory import Memory
 SEED_STRIDE = 1000  # each attempt samples anew: seed + attempt * stride
 
 
+FACTS_PATCH = "facts-by-record"  # DBOS.patch: runs before it asked each scene three times
+
+
 @DBOS.step(name="quality_settings")
 def quality_settings_step() -> dict[str, Any]:
     """The quality settings in force when the chapter starts, recorded for replay."""
@@ -70,6 +74,21 @@ def bible_step(book_id: str, before_chapter: int) -> list[dict[str, Any]]:
         if found is not None:
             facts += found[1]["facts"]
     return facts
+
+
+@DBOS.step(name="facts_record")
+def facts_record_step(book_id: str) -> dict[str, int]:
+    """How the model has done at the story bible's asks in this book so far: the scenes
+    asked, and those it answered usably (recorded, so a replay decides the same)."""
+    asked: set[str] = set()
+    usable: set[str] = set()
+    for request in runtime().store.requests(book_id):
+        field = request.get("field") or ""
+        if field.startswith("bible."):
+            asked.add(field)
+            if request.get("outcome") == "ok" and not request.get("error_class"):
+                usable.add(field)
+    return {"asked": len(asked), "usable": len(usable)}
 
 
 @DBOS.step(name="scene_context")
@@ -540,7 +559,15 @@ def _extract_facts(
 ) -> None:
     """The chapter's facts for the story bible (`bookwright show BOOK bible`)."""
     names = [c.name for c in cast.characters] + [p.name for p in places.locations]
-    answers = [ask(q) for q in fact_asks(number, scenes, texts, names)]
+    answers = []
+    for question in fact_asks(number, scenes, texts, names):
+        # A model that has answered none of the bible's asks of this book so far is asked
+        # once per scene, not three times: its refusals cost more than the facts it gives.
+        if DBOS.patch(FACTS_PATCH):
+            record = facts_record_step(book_id)
+            if record["asked"] and not record["usable"]:
+                question = replace(question, extra={**question.extra, "attempts": 1})
+        answers.append(ask(question))
     facts = facts_from(answers, texts, number, names)
     save_artifact_step(
         book_id,
