@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from bookwright.cli import app
 from bookwright.engine.books import Books
+from bookwright.engine.ids import book_workflow_id
 from bookwright.engine.messages import resume_message
 from bookwright.engine.runner import run_book
-from bookwright.engine.ids import book_workflow_id
 from bookwright.model import BookSpec, Cast
 from bookwright.settings import ProviderSettings, Settings
 from bookwright.stages.asks import Ask

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bookwright.jobs.novel.workflow import ready_order
 from bookwright.export.markdown import to_markdown
+from bookwright.jobs.novel.workflow import ready_order
 from bookwright.model import BookSpec, Cast, Chapter, Manuscript, Outline, SceneList, Stage
 
 

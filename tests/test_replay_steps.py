@@ -21,8 +21,8 @@ from pathlib import Path
 from dbos import DBOS
 
 from bookwright.engine.books import Books
-from bookwright.engine.runner import run_book
 from bookwright.engine.ids import WORKFLOW_VERSION
+from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
 from bookwright.settings import Settings
 from tests.conftest import SMALL_BOOK

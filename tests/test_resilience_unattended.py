@@ -12,10 +12,10 @@ import pytest
 from dbos import DBOS
 
 from bookwright.engine.books import Books
+from bookwright.engine.ids import book_workflow_id
 from bookwright.engine.messages import resume_message
 from bookwright.engine.outage import wait_for_provider, waits_for_provider
 from bookwright.engine.runner import request_pause, run_book
-from bookwright.engine.ids import book_workflow_id
 from bookwright.errors import ConfigError
 from bookwright.llm.client import CompletionRequest, LLMClient
 from bookwright.llm.resilient import call_with_fallback

@@ -7,17 +7,17 @@ from pathlib import Path
 from dbos import DBOS, SetWorkflowID
 
 from bookwright.engine.books import Books
-from bookwright.engine.runner import run_book
 from bookwright.engine.ids import book_workflow_id
+from bookwright.engine.runner import run_book
+from bookwright.jobs.novel.cast import make_characters, make_locations
+from bookwright.jobs.novel.outline import make_outline, make_scene_list
+from bookwright.jobs.novel.plan import make_plan
 from bookwright.jobs.novel.workflow import book_workflow
 from bookwright.llm import CompletionRequest, LLMClient
 from bookwright.model import BookSpec
 from bookwright.settings import Settings
 from bookwright.stages import Ask
 from bookwright.stages.answers import ask_until_valid
-from bookwright.jobs.novel.cast import make_characters, make_locations
-from bookwright.jobs.novel.outline import make_outline, make_scene_list
-from bookwright.jobs.novel.plan import make_plan
 from bookwright.stages.prose import BEFORE_CHARS, scene_vars, write_scene
 from tests.conftest import SMALL_BOOK
 from tests.scripted_model import scripted_model
