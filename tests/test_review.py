@@ -94,6 +94,16 @@ def test_a_plain_text_book_with_a_contents_list_and_licence_is_split_by_chapter_
     assert book.title == "Moor Tales" and book.author == "A. Writer"
     assert "Licence" not in book.chapters[-1].scenes[-1]
     assert any("contents" in n for n in read.notes)
+    # a contents list set solid, one entry a line, as many Gutenberg texts have it
+    solid = text.replace(
+        "CHAPTER I. The Moor\n\nCHAPTER II. The Inn\n\n",
+        "CHAPTER I. The Moor\nCHAPTER II. The Inn\nCHAPTER III. The Road\n\n",
+        1,
+    )
+    assert [c.title for c in split_text(solid, stem="moor").manuscript.chapters] == [
+        "The Moor",
+        "The Inn",
+    ]
 
 
 def test_a_docx_is_read_through_pandoc(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def split_text(
     dropped_empty = 0
     for (start, heading), (stop, _) in itertools.pairwise(spans):
         scenes = _scenes(lines[start + 1 : stop])
-        if not scenes:
+        if not scenes or _contents(lines[start + 1 : stop]):
             dropped_empty += 1  # a heading with no prose under it: a table of contents line
             continue
         number = len(chapters) + 1
@@ -199,6 +199,15 @@ def _headings(lines: list[str]) -> tuple[list[tuple[int, str]], str, str]:
         if len(found) >= (1 if how == "chapter lines" else 3):
             return [(i, _with_title(lines, i)) for i in found], how, ""
     return [], "", ""
+
+
+def _contents(lines: list[str]) -> bool:
+    """Under a heading, only more headings ("CHAPTER II. THE BOTTLE", one a line): the
+    table of contents, not a chapter."""
+    said = [line.strip() for line in lines if line.strip()]
+    return bool(said) and all(
+        _CHAPTER_LINE.match(line) or _NUMERAL_LINE.match(line) for line in said
+    )
 
 
 def _with_title(lines: list[str], index: int) -> str:
