@@ -13,7 +13,9 @@ then `bookwright adapt` turns it into a screenplay, and reads what was recorded:
   page left out) against `--minutes`, and the PDF's pages;
 - the adaptation's tokens per screenplay page, from `bookwright status --json`'s llm block;
 - every screen-scene answer the model gave (read back from the DBOS checkpoints) checked
-  again as the job checks it: how many passed, and what was wrong with the others.
+  again as the job checks it: how many passed, and what was wrong with the others;
+- the critique: passed or not, whether the judge's verdict counted (else the rule checks
+  decided), how many times the treatment was written, and the storyboard PDF's pages.
 
     BOOKWRIGHT_EMBEDDED__THREADS=1 .venv/bin/python bench/adapt.py [--model local] [--minutes 2]
 
@@ -68,9 +70,18 @@ def pdf_pages(pdf: Path) -> int:
 PROBLEMS = {  # what the Fountain check says of a scene -> a short name
     "is not in the book's cast": "cue_not_in_cast",
     "has a cue and no dialogue": "cue_without_dialogue",
+    "is a cue with no dialogue under it": "cue_without_dialogue",
     "a parenthetical outside dialogue": "stray_parenthetical",
-    "no action lines": "no_action_lines",
+    "a parenthetical after": "stray_parenthetical",
+    "the scene has no action": "no_action_lines",
     "the script is empty": "empty",
+    "does not parse as a scene heading": "bad_scene_heading",
+    "starts another scene": "another_scene",
+    "talk about the answer": "meta_talk",
+    "talk to the reader": "meta_talk",
+    "a note to the reader": "note_to_reader",
+    "a markdown": "markdown",
+    "an end marker": "end_marker",
 }
 
 
@@ -164,6 +175,8 @@ def measure(home: Path, settings: Path | None, model: str, args: argparse.Namesp
     script_pages = running["pages"]  # the job leaves the title page out (render.pdf_bytes)
     all_pages = pdf_pages(pdf)
     by_rule = [w for w in report["warnings"] if w["artifact"] == "screenplay"]
+    critique = artifact("critique")
+    board_pdf = home / "books" / "screen" / "storyboard.pdf"
     result.update(
         ok=True,
         events=len(events),
@@ -189,6 +202,15 @@ def measure(home: Path, settings: Path | None, model: str, args: argparse.Namesp
         tokens_per_page=round(tokens / all_pages, 1) if all_pages else None,
         tokens_per_script_page=round(tokens / script_pages, 1) if script_pages else None,
         model_answers=answers(home, store, scenes, cast),
+        critique={
+            "passed": critique["passed"],
+            "judged": critique.get("judged", False),  # False: the rule checks alone
+            "rounds": critique.get("round", 1),
+            "treatment_versions": store.get_artifact("screen", "treatment")[0],
+            "issues": critique["issues"][:5],
+            "kept_with_warning": any(w["field"] == "adapt.critique" for w in report["warnings"]),
+        },
+        storyboard_pdf_pages=pdf_pages(board_pdf) if board_pdf.exists() else 0,
     )
     return result
 
@@ -228,6 +250,10 @@ def main() -> None:
             f"{result['tokens_per_script_page']} per page of script"
         )
         print(f"the model's scene answers, checked again: {result['model_answers']}")
+        print(
+            f"critique: {result['critique']}; storyboard PDF: "
+            f"{result['storyboard_pdf_pages']} pages"
+        )
     print(json.dumps(result))
     sys.exit(0 if result["ok"] else 1)  # 1: nothing measured (the JSON says why)
 

@@ -18,7 +18,9 @@ from bookwright.cli_review import start_review
 from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
 from bookwright.errors import InvalidArtifact, UsageError
-from bookwright.jobs.adapt.fountain import from_prose, problems
+from bookwright.export.document import export_book
+from bookwright.jobs.adapt.critique import parse_critique
+from bookwright.jobs.adapt.fountain import from_prose, problems, read_scene
 from bookwright.jobs.adapt.plan import slugline
 from bookwright.model.adapt import ScreenScenes, Storyboard
 from bookwright.settings import Settings
@@ -127,6 +129,10 @@ def test_a_book_becomes_a_screenplay_and_a_storyboard_that_open(tmp_path: Path) 
     assert "<html" in (folder / "screenplay.html").read_text(encoding="utf-8")
     page = (folder / "storyboard.html").read_text(encoding="utf-8")
     assert page.count("<figure") == len(board.panels) and "<svg" in page
+    assert _pdf_pages(folder / "storyboard.pdf") >= 1  # the storyboard PDF has pages
+    # The judge gave no usable verdict ("Mara keeps the light ..."): the rule checks decide.
+    critique = books.store.get_artifact(new_id, "critique")[1]
+    assert critique["judged"] is False and critique["round"] == 1
 
 
 def test_an_edited_screenplay_is_refused_with_its_line_number(tmp_path: Path) -> None:
@@ -149,3 +155,154 @@ def test_an_edited_screenplay_is_refused_with_its_line_number(tmp_path: Path) ->
     # Approved as it is, the adaptation finishes: no workflow is left waiting in this process.
     with scripted_model(_reply):
         assert run_book(settings, new_id, approve=True).status.value == "completed"
+
+
+def _pdf_pages(path: Path) -> int:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(path.read_bytes())
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
+SCENE = "Write only the scene's body"
+JUDGE = "Judge the treatment"
+REDONE = "An earlier treatment was refused"
+FIXED = "Mara finds the diary in the storeroom, so she knows which night the ship will come."
+
+
+def _judged(prompt: str, passes: bool) -> str:
+    """The critique: a causal gap until the treatment says how Mara knows (when `passes`)."""
+    if passes and "finds the diary" in prompt:
+        return "NONE\nVERDICT: PASS"
+    return "gap | E2 has no cause: nothing shows how Mara learns of the wreck\nVERDICT: FAIL"
+
+
+def _scene_reply(prompt: str) -> str:
+    """Meta talk first (or a cue with no words under it), a sound scene once re-asked."""
+    if "The scene was refused" in prompt:
+        return GOOD
+    if "lamp" in prompt:
+        return "Sure! Here is the scene:\n\n" + GOOD
+    return "Rain lashes the glass.\n\nMARA\n\nThere is a ship out there."
+
+
+def test_a_failed_critique_redoes_the_treatment_and_scenes_are_reasked(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    books = _finished_book(settings)
+    options = {"minutes": 12, "form": "short", "pause_at": [], "model": "fn:x", "seed": 1}
+
+    def reply(prompt: str) -> str:
+        if SCENE in prompt:
+            return _scene_reply(prompt)
+        if JUDGE in prompt:
+            return _judged(prompt, passes=True)
+        return FIXED if REDONE in prompt else "Mara keeps the light as the storm closes in."
+
+    with scripted_model(reply) as prompts:
+        new_id, _ = start_adapt(books, "salt", {**options, "pause_at": ["critique"]}, None)
+        assert run_book(settings, new_id).halted_at == "critique"
+        asked = len(prompts)
+        DBOS.destroy()  # the process ends: the next one replays the rounds from their steps
+        report = run_book(settings, new_id, approve=True)
+    assert report.status.value == "completed"
+    assert not [p for p in prompts[asked:] if JUDGE in p or "treatment of act" in p]
+    store = books.store
+    # The first treatment failed its critique and was redone: a new version, the old kept.
+    first, latest = (
+        store.get_artifact(new_id, "treatment", 1),
+        store.get_artifact(new_id, "treatment"),
+    )
+    assert first is not None and latest is not None and latest[0] == 2
+    assert FIXED not in str(first[1]) and FIXED in str(latest[1])
+    failed = store.get_artifact(new_id, "critique", 1)[1]
+    assert failed["passed"] is False and failed["judged"] and failed["redo"]
+    assert any(i.startswith("gap: E2 has no cause") for i in failed["issues"])
+    critique = store.get_artifact(new_id, "critique")[1]
+    assert critique["passed"] and critique["judged"] and critique["round"] == 2
+    redone = [p for p in prompts if REDONE in p]
+    assert redone and all("gap: E2 has no cause" in p for p in redone)
+    assert not [w for w in report.warnings if w.field == "adapt.critique"]
+    # Meta talk and a cue without its words were re-asked with the reason, then passed.
+    assert any("talk about the answer; write the scene itself" in p for p in prompts)
+    assert any("MARA is a cue with no dialogue under it" in p for p in prompts)
+    assert not [w for w in report.warnings if w.artifact == "screenplay"]
+    fountain = store.get_artifact(new_id, "screenplay")[1]["fountain"]
+    assert "Sure!" not in fountain and problems(fountain, ["MARA", "TOBIAS"]) == []
+    # `export --format all` of an adaptation writes its screenplay and storyboard files.
+    out = tmp_path / "out"
+    written = {p.name for p in export_book(books, new_id, "all", out).paths}
+    assert {"screenplay.fountain", "screenplay.pdf", "storyboard.pdf"} <= written
+    assert _pdf_pages(out / "storyboard.pdf") >= 1
+
+
+def test_a_critique_that_never_passes_keeps_the_best_treatment_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    books = _finished_book(settings)
+    options = {"minutes": 12, "form": "short", "pause_at": [], "model": "fn:x", "seed": 1}
+
+    def reply(prompt: str) -> str:
+        if SCENE in prompt:
+            return GOOD
+        if JUDGE in prompt:
+            return _judged(prompt, passes=False)
+        return FIXED if REDONE in prompt else "Mara keeps the light as the storm closes in."
+
+    with scripted_model(reply) as prompts:
+        new_id, _ = start_adapt(books, "salt", options, None)
+        report = run_book(settings, new_id)
+    assert report.status.value == "completed"  # a warning, not a failure
+    assert sum(JUDGE in p for p in prompts) == 3  # the first treatment and two redos
+    assert books.store.get_artifact(new_id, "treatment")[0] == 3
+    critique = books.store.get_artifact(new_id, "critique")[1]
+    assert critique["passed"] is False and critique["round"] == 3
+    [warning] = [w for w in report.warnings if w.field == "adapt.critique"]
+    assert warning.artifact == "treatment" and warning.kept == "best_answer"
+    assert "E2 has no cause" in warning.check and warning.attempts == 3
+
+
+def test_a_scene_answer_is_read_as_fountain_and_refused_with_the_reason() -> None:
+    cast = ["MARA", "TOBIAS"]
+    heading = "INT. TOWER - NIGHT"
+    assert read_scene(f"{heading}\n\n{GOOD}", heading, cast).usable  # its own heading dropped
+    refused = {
+        "```\n" + GOOD + "\n```": "a markdown fence",
+        "Sure! Here is the scene:\n\n" + GOOD: "talk about the answer",
+        GOOD + "\n\nNote: the lamp stands for hope.": "a note to the reader",
+        GOOD + "\n\n[[check the tide]]": "a note to the reader ([[...]])",
+        GOOD + "\n\nI hope this works for you!": "talk to the reader",
+        "## The tower\n\n" + GOOD: "a markdown heading",
+        "Rain.\n\nMARA\n\nThere is a ship.": "line 3: MARA is a cue with no dialogue",
+        "MARA\nThere is a ship.": "the scene has no action",
+        "Rain.\n\nMARA\nA ship.\n(beat)": "a parenthetical after MARA's last words",
+        "Rain.\nEXT. REEF - NIGHT\nWaves.": "does not parse as a scene heading",
+        GOOD + "\n\nEXT. REEF - NIGHT\n\nWaves.": "starts another scene",
+        "Rain.\n\nNOBODY\nHello.": "NOBODY is not in the book's cast",
+    }
+    for answer, why in refused.items():
+        reading = read_scene(answer, heading, cast)
+        assert not reading.usable and why in reading.reason(), (answer, reading.dropped)
+    # A character may say "Sure!" or "Let me know": only what is said to the reader counts.
+    spoken = "Rain.\n\nMARA\nSure! Let me know when the ship comes."
+    assert read_scene(spoken, heading, cast).usable
+
+
+def test_a_judge_answer_is_read_line_by_line() -> None:
+    events = {"E1", "E2", "E3"}
+    reading = parse_critique(
+        "- **Gap** | E2 follows from nothing shown before it\n"
+        "faithful | E9 is not in the book at all, it is invented\n"
+        "time | too long\nVerdict: FAIL",
+        events,
+    )
+    assert reading.usable and reading.passed is False
+    assert reading.notes() == ["gap: E2 follows from nothing shown before it"]
+    assert any("E9, which is no event" in d for d in reading.dropped)
+    assert parse_critique(reading.canonical(), events).notes() == reading.notes()
+    assert parse_critique("NONE", events).passed is True
+    assert not parse_critique("VERDICT: FAIL", events).usable  # a FAIL with no reason
+    assert not parse_critique("The treatment is lovely.", events).usable

@@ -10,6 +10,7 @@ from pathlib import Path
 from bookwright.engine.books import Books
 from bookwright.errors import UsageError
 from bookwright.export import files
+from bookwright.export.adaptation import is_adaptation, write_adaptation
 from bookwright.export.json_docs import chapter_documents, file_name
 from bookwright.export.markdown import to_markdown
 from bookwright.export.pandoc import write_pandoc
@@ -41,7 +42,8 @@ def export_book(
     """Write `fmt` to `output` (a file; a folder for `json` and `all`), or to the book's folder.
 
     `version` picks a version of the `manuscript` artifact; by default the latest one, or,
-    before there is one, a draft of the chapters written so far.
+    before there is one, a draft of the chapters written so far. `all` of an adaptation
+    also writes its screenplay and storyboard files (export/adaptation.py).
     """
     fmt = fmt.strip().lower()
     if fmt not in FORMATS:
@@ -59,6 +61,8 @@ def export_book(
     for each in FILE_FORMATS:
         result.paths.append(_write(each, data, folder / f"{book_id}.{each}"))
     result.paths += _write_json(data, folder / JSON_FOLDER)
+    if is_adaptation(books, book_id):  # its screenplay and storyboard, next to the book
+        result.paths += write_adaptation(books, book_id, folder)
     return result
 
 

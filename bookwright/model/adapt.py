@@ -57,6 +57,9 @@ class Critique(Artifact):
     coverage: float = Field(ge=0, le=1)
     estimated_minutes: float = 0
     issues: list[str] = Field(default_factory=list)
+    judged: bool = False  # the model's verdict counted; False: the rule checks alone
+    round: int = Field(default=1, ge=1)  # which writing of the treatment it judged
+    redo: bool = False  # failed for what a new treatment can fix (not the scenes' time)
 
 
 class ScreenScene(Artifact):

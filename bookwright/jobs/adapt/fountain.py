@@ -13,6 +13,7 @@ from screenplain.types import Action, Dialog, DualDialog, Slug
 
 from bookwright.quality.readers import READERS
 from bookwright.quality.text import sentences
+from bookwright.stages.asks import Ask
 
 _PAREN = re.compile(r"^\s*\([^)]*\)\s*$")
 _QUOTE = re.compile(r"[\"“]([^\"“”]+)[\"”]")
@@ -38,6 +39,8 @@ def problems(text: str, cast: list[str] | None = None) -> list[str]:
             found.append(f"line {number}: a parenthetical outside dialogue: {line.strip()[:40]}")
     allowed = {c.upper() for c in cast or []}
     for paragraph in paragraphs:
+        if isinstance(paragraph, Action):
+            found += _action_problems(paragraph, lines, allowed)
         dialogs = (
             paragraph.left + paragraph.right if isinstance(paragraph, DualDialog) else [paragraph]
         )
@@ -51,10 +54,38 @@ def problems(text: str, cast: list[str] | None = None) -> list[str]:
             where = _line_of(lines, str(dialog.character))
             if not spoken:
                 found.append(f"line {where}: {cue} has a cue and no dialogue")
+            elif dialog.blocks and dialog.blocks[-1][0]:
+                paren = str(dialog.blocks[-1][1])
+                found.append(
+                    f"line {_line_of(lines, paren)}: a parenthetical after {cue}'s last words: "
+                    f"{paren[:40]} (it goes before the words it directs)"
+                )
             if allowed and cue not in allowed:
                 found.append(
                     f"line {where}: {cue} is not in the book's cast ({', '.join(sorted(allowed))})"
                 )
+    return found
+
+
+def _action_problems(paragraph: Action, lines: list[str], allowed: set[str]) -> list[str]:
+    """Lines that meant to be something else and parse as action: a scene heading with no
+    blank line around it, a cue with no words under it (or a blank line between)."""
+    found = []
+    for piece in paragraph.lines:
+        line = str(piece).strip()
+        where = _line_of(lines, line)
+        if _HEADING.match(line):
+            found.append(
+                f"line {where}: {line[:40]!r} does not parse as a scene heading "
+                "(it needs a blank line before and after it)"
+            )
+        elif (
+            allowed and len(paragraph.lines) == 1 and line.isupper() and _cue_name(line) in allowed
+        ):
+            found.append(
+                f"line {where}: {_cue_name(line)} is a cue with no dialogue under it "
+                "(the words go on the very next line)"
+            )
     return found
 
 
@@ -74,7 +105,7 @@ def _in_dialogue(lines: list[str], index: int) -> bool:
 
 
 def _cue_name(character: str) -> str:
-    return re.sub(r"\s*\(.*\)\s*$", "", character).strip().lstrip("@").upper()
+    return re.sub(r"\s*\(.*\)\s*$", "", character).strip().lstrip("@").rstrip("^ ").upper()
 
 
 def _line_of(lines: list[str], needle: str) -> int:
@@ -85,7 +116,88 @@ def _line_of(lines: list[str], needle: str) -> int:
 
 
 def scene_problems(slugline: str, body: str, cast: list[str]) -> list[str]:
-    return problems(f"{slugline}\n\n{body.strip()}\n", cast)
+    """A model's scene body under its slugline: sound Fountain (`problems`), one scene
+    whose heading is ours, some action, and nothing said to the reader. Line numbers are
+    the body's own."""
+    text = f"{slugline}\n\n{body.strip()}\n"
+    found = [_shift(p) for p in problems(text, cast)]
+    lines = body.strip().split("\n")
+    for number, line in enumerate(lines, start=1):
+        spoken = _in_dialogue(lines, number - 1) and not _is_cue(line)
+        said = _meta(line, spoken)
+        if said:
+            found.append(f"line {number}: {said}: {line.strip()[:50]!r}")
+    paragraphs = parse(text)
+    slugs = [p for p in paragraphs if isinstance(p, Slug)]
+    if not slugs or str(slugs[0].line).strip() != slugline.strip():
+        found.append(f"the scene heading {slugline!r} does not parse as one")
+    for extra in slugs[1:]:
+        found.append(
+            f"line {_line_of(lines, str(extra.line))}: {str(extra.line)[:40]!r} starts "
+            "another scene; write this one scene only"
+        )
+    if not any(isinstance(p, Action) for p in paragraphs):
+        found.append("the scene has no action: add what we see, in the present tense")
+    return found
+
+
+def _shift(problem: str) -> str:
+    """A problem of the slugline-and-body text, numbered by the body's own lines."""
+    match = re.match(r"line (\d+): (.*)", problem, re.S)
+    if not match:
+        return problem
+    number = int(match.group(1)) - 2
+    return f"line {number}: {match.group(2)}" if number >= 1 else match.group(2)
+
+
+_HEADING = re.compile(r"^(INT|EXT|EST|I/E|INT\./EXT|INT/EXT)[. ]", re.I)
+# What is said to the reader instead of written for the screen (each a reason).
+_META_LINES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^\s*(```|~~~)"), "a markdown fence; write the Fountain text alone"),
+    (re.compile(r"\[\[|\]\]"), "a note to the reader ([[...]]); leave notes out"),
+    (
+        re.compile(
+            r"^\s*(here is|here's|here are|sure\b|certainly|of course|okay\b|ok\b|absolutely|"
+            r"below is|i have written|i've written|i wrote|this scene\b|the scene\b.*\b(shows|"
+            r"captures|depicts|follows)\b)",
+            re.I,
+        ),
+        "talk about the answer; write the scene itself",
+    ),
+    (
+        re.compile(
+            r"^\s*[(\[*_]*\s*(note|notes|author'?s note|n\.b\.|translator'?s note|"
+            r"(writer|screenwriter)'?s note)\s*[:)\]*_-]",
+            re.I,
+        ),
+        "a note to the reader; leave notes out",
+    ),
+    (
+        re.compile(
+            r"\b(i hope (this|that|you)|let me know|feel free to|as requested|as an ai|"
+            r"would you like|i can (also )?(adjust|revise|change|write))\b",
+            re.I,
+        ),
+        "talk to the reader; write the scene itself",
+    ),
+    (re.compile(r"^\s*#{1,6}\s"), "a markdown heading; the scene heading is given"),
+    (re.compile(r"^\s*\*\*[^*]+\*\*:?\s*$"), "a markdown label; write the scene itself"),
+    (re.compile(r"^\s*(---+|\*\*\*+)\s*$"), "a markdown rule; write the scene itself"),
+    (
+        re.compile(r"^\s*[(\[]?\s*(the end|end of (the )?scene|end scene)\b", re.I),
+        "an end marker; the scene ends with its last line",
+    ),
+]
+
+
+_ANYWHERE = 2  # the first entries are wrong in dialogue too: fences and [[notes]]
+
+
+def _meta(line: str, spoken: bool) -> str:
+    """Why the line is said to the reader, or "". A character may say "Sure!" or "Let me
+    know": in a speech only a fence or a [[note]] counts."""
+    checks = _META_LINES[:_ANYWHERE] if spoken else _META_LINES
+    return next((why for pattern, why in checks if pattern.search(line)), "")
 
 
 @dataclass
@@ -100,24 +212,40 @@ class FountainReading:
     def canonical(self) -> str:
         return self.body
 
+    def reason(self) -> str:
+        """Why the scene is refused, for the re-ask: what was wrong, then the format."""
+        if not self.body:
+            return "The answer held no scene. " + FORMAT_HINT
+        wrong = "; ".join(self.dropped[:4])
+        more = f" (and {len(self.dropped) - 4} more)" if len(self.dropped) > 4 else ""
+        return f"The scene was refused: {wrong}{more}. {FORMAT_HINT}"
+
+
+FORMAT_HINT = (
+    "Write the scene in Fountain: action lines, then a character's name in capitals on its "
+    "own line with their words under it; no heading, no notes, no markdown."
+)
+
 
 def read_scene(answer: str, slugline: str, cast: list[str]) -> FountainReading:
-    """A model's Fountain scene, its own slugline (if it wrote one) replaced by ours."""
-    lines = [line.rstrip() for line in answer.strip().strip("`").split("\n")]
-    while lines and (
-        not lines[0].strip() or re.match(r"^(INT|EXT|I/E)[. ]", lines[0].strip(), re.I)
-    ):
+    """A model's Fountain scene, its own slugline (if it wrote one first) replaced by ours."""
+    lines = [line.rstrip() for line in answer.strip().split("\n")]
+    while lines and (not lines[0].strip() or _HEADING.match(lines[0].strip())):
         lines.pop(0)
     body = "\n".join(lines).strip()
-    found = scene_problems(slugline, body, cast)
-    if not any(isinstance(p, Action) for p in parse(f"{slugline}\n\n{body}\n")):
-        found.append("no action lines")
-    return FountainReading(body=body, dropped=found)
+    return FountainReading(body=body, dropped=scene_problems(slugline, body, cast) if body else [])
 
 
-READERS["fountain"] = lambda ask, text: read_scene(
-    text, ask.variables["slugline"], list(ask.extra["cast"])
-)
+def _read(ask: Ask, text: str) -> FountainReading:
+    reading = read_scene(text, ask.variables["slugline"], list(ask.extra["cast"]))
+    # quality.readers.accept_lines re-asks with extra["format_hint"]: this scene's own
+    # reason goes there (the ask is this scene's alone, and the reading is deterministic,
+    # so a replay re-asks with the same words).
+    ask.extra["format_hint"] = FORMAT_HINT if reading.usable else reading.reason()
+    return reading
+
+
+READERS["fountain"] = _read
 
 
 def from_prose(text: str, cast: list[str]) -> str:

@@ -1,7 +1,7 @@
 """The adaptation's planning, by rule over the book: its events in the book's order
-(each caused by the one before), three acts, the critique (every event covered, the
-running time met), the screen scenes (sluglines from the book's places and times), and
-the storyboard drawn from the parsed script."""
+(each caused by the one before), three acts (critique.py judges their treatment), the
+screen scenes (sluglines from the book's places and times), and the storyboard drawn
+from the parsed script."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from bookwright.model import Manuscript
 from bookwright.model.adapt import (
     Act,
     AdaptSpec,
-    Critique,
     Event,
     Events,
     Panel,
@@ -79,25 +78,6 @@ def treatment_of(groups: list[list[Event]], summaries: list[str]) -> Treatment:
             Act(number=i + 1, summary=summary, events=[e.id for e in group])
             for i, (group, summary) in enumerate(zip(groups, summaries, strict=True))
         ]
-    )
-
-
-def critique(
-    events: Events, treatment: Treatment, scenes: ScreenScenes | None, spec: AdaptSpec
-) -> Critique:
-    """Faithful (every event in an act, in order) and on time (the scenes' pages)."""
-    covered = [e for act in treatment.acts for e in act.events]
-    missing = [e.id for e in events.events if e.id not in covered]
-    issues = [f"event {m} is in no act" for m in missing]
-    order = [e.id for e in events.events if e.id in covered]
-    if covered != order:
-        issues.append("the acts tell the events out of the book's causal order")
-    minutes = sum(s.pages for s in scenes.scenes) if scenes else 0.0
-    if scenes and abs(minutes - spec.minutes) > 0.25 * spec.minutes:
-        issues.append(f"the scenes plan {minutes:.0f} minutes for a target of {spec.minutes}")
-    coverage = 1 - len(missing) / max(1, len(events.events))
-    return Critique(
-        passed=not issues, coverage=round(coverage, 3), estimated_minutes=minutes, issues=issues
     )
 
 
