@@ -306,3 +306,32 @@ def test_a_judge_answer_is_read_line_by_line() -> None:
     assert parse_critique("NONE", events).passed is True
     assert not parse_critique("VERDICT: FAIL", events).usable  # a FAIL with no reason
     assert not parse_critique("The treatment is lovely.", events).usable
+
+
+def test_a_script_written_as_screenwriters_write_them_is_sound_and_renders() -> None:
+    """Title page, transitions, extensions (V.O., CONT'D), dual dialogue, a note, a forced
+    heading, centred text and a boneyard: every part of Fountain a real script uses."""
+    from bookwright.jobs.adapt import render
+    from bookwright.model.adapt import Screenplay
+
+    script = (
+        Path(__file__).parent / "fixtures" / "fountain" / "the-last-ferry.fountain"
+    ).read_text()
+    cast = ["NORA", "NORA KEANE", "TOM", "TOM FARRELL", "MAGGIE"]
+    assert problems(script, cast) == []  # RADIO (V.O.) speaks without being in the cast
+    assert Screenplay(fountain=script).fountain == script  # what approve --edit checks
+    pdf, pages = render.pdf_bytes(script)
+    assert pdf.startswith(b"%PDF") and pages >= 1
+    root = ET.fromstring(render.fdx(script))
+    assert root.tag == "FinalDraft" and root.find("Content") is not None
+    assert "NORA" in render.html(script)
+    broken = script.replace("NORA\n(shouting)\nTom! Tom, wait!", "NORA\n\nTom! Tom, wait!")
+    assert any(
+        "NORA is a cue with no dialogue" in p or "has a cue and no" in p
+        for p in problems(broken, cast)
+    )
+    stranger = script.replace("TOM\nYou're late.", "HARBOURMASTER FINN\nYou're late.")
+    assert problems(stranger, cast) == [
+        "line 23: HARBOURMASTER FINN is not in the book's cast "
+        "(MAGGIE, NORA, NORA KEANE, TOM, TOM FARRELL)"
+    ]

@@ -20,6 +20,17 @@ _QUOTE = re.compile(r"[\"“]([^\"“”]+)[\"”]")
 _SAID = r"(?:said|asked|replied|whispered|shouted|called|answered|told|says|asks|cried|muttered)"
 
 
+# Who speaks in scripts without being a character of the book: a RADIO (V.O.), a VOICE,
+# the CROWD, an OLD MAN at the bar. Such a cue is never refused as outside the cast.
+GENERIC_CUES = {
+    "RADIO", "TV", "TELEVISION", "VOICE", "VOICES", "NARRATOR", "ANNOUNCER", "CROWD", "ALL",
+    "EVERYONE", "BOTH", "TOGETHER", "PHONE", "INTERCOM", "PA", "SPEAKER", "LOUDSPEAKER",
+    "MAN", "WOMAN", "BOY", "GIRL", "CHILD", "KID", "OFFICER", "GUARD", "DRIVER", "WAITER",
+    "WAITRESS", "DOCTOR", "NURSE", "STRANGER", "SAILOR", "PRIEST", "CLERK", "REPORTER",
+    "SOLDIER", "POLICEMAN", "VOICEMAIL", "RECORDING", "SINGER", "CHOIR", "BARTENDER",
+}  # fmt: skip
+
+
 def parse(text: str) -> list[object]:
     return list(parser.parse(io.StringIO(text)).paragraphs)
 
@@ -60,11 +71,11 @@ def problems(text: str, cast: list[str] | None = None) -> list[str]:
                     f"line {_line_of(lines, paren)}: a parenthetical after {cue}'s last words: "
                     f"{paren[:40]} (it goes before the words it directs)"
                 )
-            if allowed and cue not in allowed:
+            if allowed and cue not in allowed and not set(cue.split()) & GENERIC_CUES:
                 found.append(
                     f"line {where}: {cue} is not in the book's cast ({', '.join(sorted(allowed))})"
                 )
-    return found
+    return list(dict.fromkeys(found))  # a cue said many times: one problem, not one each
 
 
 def _action_problems(paragraph: Action, lines: list[str], allowed: set[str]) -> list[str]:
