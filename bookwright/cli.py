@@ -845,7 +845,13 @@ def _print_artifact(name: str, data: dict[str, Any], book: str) -> None:
 def export(
     book: str,
     format_: Annotated[
-        str, typer.Option("--format", "-f", help="md, epub, docx, yw7, json or all.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="md, epub, docx, yw7, json or all (with an adaptation's screenplay and "
+            "storyboard files).",
+        ),
     ] = "md",
     output: Annotated[
         Path | None,
