@@ -19,6 +19,8 @@ from bookwright.engine.messages import RetryRequest
 from bookwright.engine.runner import run_book
 from bookwright.model import BookSpec
 from tests.conftest import SCRIPTED_SPEC, scripted_settings
+from tests.fleet import new_fleet
+from tests.pg_cluster import PgCluster
 from tests.scripted_server import ScriptedServer
 
 BOOK = "kept"
@@ -152,3 +154,19 @@ def test_gc_drops_old_history_and_versions_but_keeps_what_the_book_needs(
     assert cli(home, "doctor").exit_code == 0
     stats = cli(home, "stats", BOOK, "--json")
     assert stats.exit_code == 0 and json.loads(stats.output)["chapters"][0]["attempts"]
+
+
+def test_doctor_reads_every_table_and_checks_every_index_of_a_postgres_store(
+    cluster: PgCluster, tmp_path: Path
+) -> None:
+    """PostgreSQL's counterpart of `PRAGMA integrity_check`: each table of the store and
+    of DBOS read through, each B-tree index checked by amcheck."""
+    import sqlalchemy as sa
+
+    fleet = new_fleet(cluster, tmp_path, "doctorpg")
+    with fleet.store.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS amcheck"))
+    run = fleet.cli("doctor", "--json")
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["healthy"] and report["checked"]["databases"] == 1, report

@@ -86,6 +86,9 @@ def examine(settings: Settings, book_id: str | None = None, *, repair: bool = Fa
     except BookwrightError as error:  # an unmigrated Postgres, a damaged file
         report.findings.append(Finding("schema", settings.store_url, error.message, error.remedy))
         return report
+    if settings.on_postgres:
+        _pg_integrity(report, store)
+        count["databases"] = 1
     try:
         records = store.list_books()
         if book_id is not None:
@@ -127,6 +130,57 @@ def _integrity(report: Report, path: Path, book: str | None = None) -> bool:
         )
     )
     return False
+
+
+def _pg_integrity(report: Report, store: Store) -> None:
+    """PostgreSQL's counterpart of `PRAGMA integrity_check`: every table of the store and
+    of DBOS read through (a damaged page fails the read), and every B-tree index checked
+    with amcheck's `bt_index_check` where that extension is installed (it ships with
+    PostgreSQL; `CREATE EXTENSION amcheck` as a superuser enables it)."""
+    remedy = "Restore the database from your last pg_dump, or the book from `bookwright backup`"
+    with store.engine.connect() as conn:
+        tables = conn.execute(
+            sa.text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables"
+                " WHERE schemaname IN (current_schema(), 'dbos')"
+            )
+        ).scalars()
+        for table in list(tables):
+            try:
+                conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()  # a quoted name
+            except sa.exc.DBAPIError as exc:
+                conn.rollback()
+                first = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+                report.findings.append(
+                    Finding("damaged", table, f"{table} cannot be read: {first}", remedy)
+                )
+        has_amcheck = conn.execute(
+            sa.text("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'")
+        ).first()
+        if not has_amcheck:
+            return
+        indexes = conn.execute(
+            sa.text(
+                "SELECT c.oid::regclass::text FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE a.amname = 'btree' AND n.nspname IN (current_schema(), 'dbos')"
+            )
+        ).scalars()
+        for index in list(indexes):
+            try:
+                conn.execute(sa.text("SELECT bt_index_check(CAST(:i AS regclass))"), {"i": index})
+            except sa.exc.DBAPIError as exc:
+                conn.rollback()
+                first = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+                report.findings.append(
+                    Finding(
+                        "damaged",
+                        index,
+                        f"the index {index} is damaged: {first}",
+                        f"Rebuild it: REINDEX INDEX {index};",
+                    )
+                )
 
 
 def _schema(report: Report, store: Store) -> None:
