@@ -196,6 +196,14 @@ class ReviewSettings(BaseModel):
     node_timeout_s: float = Field(
         default=3600, gt=0, description="A node stops asking after this long (its findings kept)."
     )
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Independent nodes (of one group of the graph) analysed at once, each a "
+        "child workflow; more than 1 pays with a hosted model (the embedded one answers one "
+        "request at a time).",
+    )
     nodes: dict[str, ReviewNode] = Field(default_factory=dict, description="Nodes to add.")
     levels: dict[str, Literal["edit", "write"]] = Field(
         default_factory=lambda: {  # type: ignore[arg-type]

@@ -551,3 +551,32 @@ def test_the_decision_engine_picks_levels_escalates_and_leaves_what_it_cannot_fi
     targets, passed = decide(found, book, levels, tried, limit=5)
     assert [(t.chapter, t.level) for t in targets] == [(2, "write"), (6, "edit")]
     assert "F2: still there after a write (for the author)" in passed
+
+
+def test_independent_nodes_run_at_once_and_find_what_they_find_one_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """`[review] concurrency`: the nodes of one group that have work run as child
+    workflows on the book's queue; the findings are the same as one at a time."""
+    options = {
+        "title": None, "genre": "mystery", "target_words": None, "themes": [], "audience": "",
+        "model": "fn:x", "seed": 1, "nodes": [*MECHANICAL, "pacing", "style"], "pause_at": [],
+    }  # fmt: skip
+    found: dict[int, list[tuple[str, str]]] = {}
+    for concurrency in (1, 3):
+        settings = Settings(
+            home=tmp_path / f"home{concurrency}", review=ReviewSettings(concurrency=concurrency)
+        )
+        books = Books(settings)
+        with scripted_model(_reply):
+            start_review(books, str(FIXTURE), options, "r")
+            assert run_book(settings, "r").status.value == "completed"
+        findings = Findings.model_validate(books.store.get_artifact("r", "findings")[1])
+        found[concurrency] = sorted((f.quote, ",".join(f.nodes)) for f in findings.findings)
+        children = DBOS.list_workflows(name="review_node")
+        if concurrency == 1:
+            assert children == []
+        else:  # pacing and style need only metrics: one group, run at once
+            assert {c.status for c in children} == {"SUCCESS"} and len(children) >= 2
+        DBOS.destroy(workflow_completion_timeout_sec=0)
+    assert found[1] == found[3] and found[1]

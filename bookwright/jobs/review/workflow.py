@@ -69,6 +69,7 @@ def plan_step(only: list[str]) -> dict[str, Any]:
         "groups": groups(nodes),
         "passage_words": review.passage_words,
         "timeout_s": review.node_timeout_s,
+        "concurrency": review.concurrency,
         "revise": review.model_dump(
             mode="json",
             include={"levels", "passages_per_iteration", "min_gain", "plateau_iterations"},
@@ -283,13 +284,19 @@ def _analyse(
     stage: str,
 ) -> dict[str, dict[str, Any]]:
     """Every node over `book`, needs first. A node whose inputs are unchanged is kept as
-    it is; a model node asks again only about the passages whose question changed."""
+    it is; a model node asks again only about the passages whose question changed. With
+    `[review] concurrency` above 1, the nodes of one group that have work to do run at
+    once, each a child workflow on the book's own queue."""
     text_hash = fingerprint(book.model_dump(mode="json"))
     results: dict[str, dict[str, Any]] = {}
+    at_once = int(plan.get("concurrency", 1))  # a plan recorded before it: one at a time
+    prefix = f"{stage + ': ' if stage else ''}review:"
     for group in plan["groups"]:
+        todo: list[tuple[str, str, dict[str, Any] | None]] = []
         for name in group:
             node = nodes[name]
-            book_state_step(book_id, current_stage=f"{stage + ': ' if stage else ''}review:{name}")
+            if at_once == 1:
+                book_state_step(book_id, current_stage=f"{prefix}{name}")
             inputs = fingerprint(
                 node.model_dump(mode="json"),
                 text_hash,
@@ -300,28 +307,94 @@ def _analyse(
             if kept and kept.get("inputs") == inputs:  # nothing it reads has changed
                 results[name] = {**kept, "run": {**kept["run"], "cached": True, "asks": 0}}
                 continue
-            start = clock_step()
-            if node.model:
-                known = (kept or {}).get("passages", {})
-                result = _ask_node(node, book, spec, results, plan, start, ask, known)
+            if at_once == 1:
+                needs = {n: results[n] for n in node.needs}
+                results[name] = _run_node(book_id, spec, plan, node, book, ask, needs, inputs, kept)
             else:
-                result = measure_step(book_id, name, spec.target_words, node.needs)
-                result["findings"] = [locate(book, f) for f in result["findings"]]
-                result["run"] = {"asks": 0, "note": ""}
-            seconds = round(clock_step() - start, 3)
-            result["inputs"] = inputs
-            result["run"] = {
-                **result["run"],
-                "name": name,
-                "needs": node.needs,
-                "model": node.model,
-                "seconds": seconds,
-                "cached": False,
-                "findings": len(result["findings"]),
-            }
-            save_artifact_step(book_id, f"analysis:{name}", result)
-            results[name] = result
+                todo.append((name, inputs, kept))
+        if not todo:
+            continue
+        book_state_step(book_id, current_stage=prefix + ", ".join(n for n, _, _ in todo))
+        queue = review_queue_step(book_id, at_once)
+        handles = [
+            DBOS.enqueue_workflow(
+                queue,
+                review_node_workflow,
+                book_id,
+                plan,
+                name,
+                book.model_dump(mode="json"),
+                {n: results[n] for n in nodes[name].needs},
+                inputs,
+                kept,
+            )
+            for name, inputs, kept in todo
+        ]
+        for (name, _, _), handle in zip(todo, handles, strict=True):
+            results[name] = handle.get_result()
     return results
+
+
+@DBOS.step(name="review_queue")
+def review_queue_step(book_id: str, concurrency: int) -> str:
+    """The book's own DBOS queue for analysing `concurrency` nodes at a time."""
+    name = f"review-{book_id}"
+    DBOS.register_queue(name, global_concurrency=concurrency, on_conflict="always_update")
+    return name
+
+
+@DBOS.workflow(name="review_node", max_recovery_attempts=None)
+def review_node_workflow(
+    book_id: str,
+    plan: dict[str, Any],
+    name: str,
+    book: dict[str, Any],
+    needs: dict[str, dict[str, Any]],
+    inputs: str,
+    kept: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One node of a group that runs at once: a child of the review's workflow."""
+    spec = ReviewSpec.model_validate(load_spec_step(book_id))
+    node = NodeDef.model_validate(plan["nodes"][name])
+    ask = make_ask(book_id, spec, "review")
+    return _run_node(
+        book_id, spec, plan, node, Manuscript.model_validate(book), ask, needs, inputs, kept
+    )
+
+
+def _run_node(
+    book_id: str,
+    spec: ReviewSpec,
+    plan: dict[str, Any],
+    node: NodeDef,
+    book: Manuscript,
+    ask: Any,
+    needs: dict[str, dict[str, Any]],
+    inputs: str,
+    kept: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One node over `book` (its needs' results given), timed and stored."""
+    start = clock_step()
+    if node.model:
+        known = (kept or {}).get("passages", {})
+        result = _ask_node(node, book, spec, needs, plan, start, ask, known)
+    else:
+        result = measure_step(book_id, node.name, spec.target_words, node.needs)
+        result["findings"] = [locate(book, f) for f in result["findings"]]
+        result["run"] = {"asks": 0, "note": ""}
+    seconds = round(clock_step() - start, 3)
+    result["inputs"] = inputs
+    result["run"] = {
+        **result["run"],
+        "name": node.name,
+        "needs": node.needs,
+        "model": node.model,
+        "seconds": seconds,
+        "cached": False,
+        "findings": len(result["findings"]),
+    }
+    save_artifact_step(book_id, f"analysis:{node.name}", result)
+    return result
 
 
 def _report(
