@@ -490,15 +490,17 @@ def _progress() -> Progress:
 
 def _print_warnings(report: StatusReport) -> None:
     """Answers the book kept without passing their checks, one line each."""
-    if not report.warnings:
+    # The same field kept the same way by a later run (a chapter written again): once.
+    shown = list({(w.artifact, w.field, w.check, w.value): w for w in report.warnings}.values())
+    if not shown:
         return
     err.print(
-        f"[yellow]{len(report.warnings)} answer(s) kept without passing their checks[/] "
+        f"[yellow]{len(shown)} answer(s) kept without passing their checks[/] "
         f"(`bookwright status {report.book_id} --json` lists them as `warnings`):",
         highlight=False,
         soft_wrap=True,
     )
-    for w in report.warnings:
+    for w in shown:
         where = ", ".join(
             part
             for part in (
