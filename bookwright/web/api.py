@@ -79,13 +79,14 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def _started(book_id: str, action: str, run_id: str | None) -> Started:
+def started(book_id: str, action: str, run_id: str | None, summary: str | None = None) -> Started:
     return Started(
         book_id=book_id,
         action=action,
         run_id=run_id,
         status_url=f"/api/books/{book_id}",
         events_url=f"/api/books/{book_id}/events",
+        summary=summary,
     )
 
 
@@ -99,7 +100,7 @@ def create_book(request: Request, new: NewBook) -> Started:
     spec = BookSpec.model_validate(values)
     book_id = books.create(spec, new.book_id)
     run_id = launcher_of(request).start(book_id, "resume")
-    return _started(book_id, "write", run_id)
+    return started(book_id, "write", run_id)
 
 
 @router.get("/books", response_model=list[StatusReport], tags=["books"])
@@ -187,7 +188,7 @@ def resume_book(request: Request, book_id: str) -> Started:
         raise Conflict(f"Book {book_id!r} is already complete", remedy="Export it")
     check_resume(book)
     run_id = launcher_of(request).start(book_id, "resume")
-    return _started(book_id, "resume", run_id)
+    return started(book_id, "resume", run_id)
 
 
 @router.post("/books/{book_id}/approve", status_code=202, response_model=Started, tags=["control"])
@@ -207,32 +208,32 @@ def approve_book(
             )
         return _keep_chapters(books, launcher, book_id, sorted(set(approval.chapters)))
     check_approve(book, token=True)
-    _refuse_busy(books, launcher, book_id)
+    refuse_busy(books, launcher, book_id)
     if approval is not None and approval.artifact is not None:
         _save_edit(books, book_id, approval.artifact)
     run_id = launcher.start(book_id, "approve", book.wait_token)
-    return _started(book_id, "approve", run_id)
+    return started(book_id, "approve", run_id)
 
 
-def _refuse_busy(books: Books, launcher: Launcher, book_id: str) -> None:
+def refuse_busy(books: Books, launcher: Launcher, book_id: str) -> None:
     if launcher.active(book_id) or writer_alive(books.settings.book_dir(book_id)):
         raise BookLocked(f"Book {book_id!r} is already queued or being written", "Wait for it")
 
 
 def _keep_chapters(books: Books, launcher: Launcher, book_id: str, chapters: list[int]) -> Started:
-    _refuse_busy(books, launcher, book_id)
+    refuse_busy(books, launcher, book_id)
     try:
         waiting = books.check_accept(book_id, chapters)
         if not waiting:  # a complete book (a failed chapter retry): marked, nothing to run
             books.accept_chapters(book_id, chapters)
-            return _started(book_id, "accept", None)
+            return started(book_id, "accept", None)
     except ChapterNotFound:
         raise  # 404
     except UsageError as error:  # not stopped on these chapters' failure: 409
         raise Conflict(error.message, remedy=error.remedy) from None
     token = books.get(book_id).wait_token
     run_id = launcher.start(book_id, "accept", token, chapters=chapters)
-    return _started(book_id, "accept", run_id)
+    return started(book_id, "accept", run_id)
 
 
 @router.post(
@@ -255,7 +256,7 @@ def retry_chapter(
     books, launcher = books_of(request), launcher_of(request)
     asked = retry or ChapterRetry()
     book = books.get(book_id)
-    _refuse_busy(books, launcher, book_id)
+    refuse_busy(books, launcher, book_id)
     check_retry(book)
     books.check_retry(book_id, number, asked.level)
     run_id = launcher.start(
@@ -264,7 +265,7 @@ def retry_chapter(
         book.active_workflow or "",
         retry=RetryRequest(number, asked.level, asked.cascade),
     )
-    return _started(book_id, "retry", run_id)
+    return started(book_id, "retry", run_id)
 
 
 @router.get("/books/{book_id}/stats", response_model=dict[str, Any], tags=["books"])

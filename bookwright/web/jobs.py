@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bookwright.errors import BookwrightError, UsageError
 from bookwright.model.spec import BOOK_ID_PATTERN
 from bookwright.store.private import private_folder
-from bookwright.web.api import _refuse_busy, books_of, launcher_of
+from bookwright.web.api import books_of, launcher_of, refuse_busy, started
 from bookwright.web.errors import ERROR_RESPONSES
 from bookwright.web.schemas import Started
 
@@ -41,17 +41,6 @@ OUTPUTS = {
 OUTPUT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 BookId = Annotated[str | None, Form(pattern=BOOK_ID_PATTERN.pattern)]
 Files = Annotated[list[UploadFile], File(description="The files, as many as there are.")]
-
-
-def _started(book_id: str, action: str, run_id: str | None, summary: str) -> Started:
-    return Started(
-        book_id=book_id,
-        action=action,
-        run_id=run_id,
-        status_url=f"/api/books/{book_id}",
-        events_url=f"/api/books/{book_id}/events",
-        summary=summary,
-    )
 
 
 def _save(request: Request, files: list[UploadFile]) -> Path:
@@ -136,7 +125,7 @@ def start_sources_book(
         if files:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return _started(new_id, "sources", launcher_of(request).start(new_id, "resume"), summary)
+    return started(new_id, "sources", launcher_of(request).start(new_id, "resume"), summary)
 
 
 @router.post("/reviews", status_code=202, response_model=Started, tags=["jobs"])
@@ -190,7 +179,7 @@ def start_review_book(
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return _started(new_id, "review", launcher_of(request).start(new_id, "resume"), summary)
+    return started(new_id, "review", launcher_of(request).start(new_id, "resume"), summary)
 
 
 class NewAdaptation(BaseModel):
@@ -221,7 +210,7 @@ def start_adaptation(request: Request, new: NewAdaptation) -> Started:
         "seed": new.seed,
     }
     new_id, summary = start_adapt(books, new.book, options, new.book_id)
-    return _started(new_id, "adapt", launcher_of(request).start(new_id, "resume"), summary)
+    return started(new_id, "adapt", launcher_of(request).start(new_id, "resume"), summary)
 
 
 @router.post("/books/{book_id}/answers", status_code=202, response_model=Started, tags=["jobs"])
@@ -238,7 +227,7 @@ def answer_questions(
 
     books, launcher = books_of(request), launcher_of(request)
     _one_of([file] if file else None, text, "the answers")
-    _refuse_busy(books, launcher, book_id)
+    refuse_busy(books, launcher, book_id)
     books.get(book_id)  # 404 before anything is saved
     if file:
         folder = _save(request, [file])
@@ -252,7 +241,7 @@ def answer_questions(
     except BookwrightError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return _started(book_id, "answer", launcher.start(book_id, "resume"), summary)
+    return started(book_id, "answer", launcher.start(book_id, "resume"), summary)
 
 
 def _outputs(request: Request, book_id: str) -> dict[str, Path]:
