@@ -911,8 +911,14 @@ def import_(
 
 
 def _read_spec(path: Path) -> dict[str, Any]:
+    """The spec file's fields; a relative `sources` folder is read from the file's own
+    folder, as a path written in a file means."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+        folder = values.get("sources")
+        if isinstance(folder, str) and not Path(folder).expanduser().is_absolute():
+            values["sources"] = str(path.parent / folder)
+        return values
     except OSError as exc:
         raise UsageError(
             f"Cannot read spec file {path}: {exc.strerror or exc}", "Check the path"

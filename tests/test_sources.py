@@ -482,3 +482,14 @@ def test_material_as_people_keep_it_gives_people_not_places_and_one_question_eac
     years = [q for q in asked if q.startswith("Was it")]
     assert years == ["Was it 1965 or 1966? (church, hall, saturday, school)"]
     assert "Who was Arthur France?" in asked
+
+
+def test_a_spec_file_names_its_sources_folder_relative_to_itself(tmp_path: Path) -> None:
+    from bookwright.cli import _read_spec
+
+    spec = tmp_path / "project" / "book.toml"
+    spec.parent.mkdir()
+    spec.write_text('title = "The Mill"\nsources = "interviews"\n', encoding="utf-8")
+    assert _read_spec(spec)["sources"] == str(tmp_path / "project" / "interviews")
+    spec.write_text('title = "The Mill"\nsources = "/srv/interviews"\n', encoding="utf-8")
+    assert _read_spec(spec)["sources"] == "/srv/interviews"
