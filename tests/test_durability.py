@@ -45,6 +45,32 @@ def test_killed_and_resumed_book_matches_an_uninterrupted_one(tmp_path) -> None:
         assert server.requests - sent_before <= paid  # counted = really sent (or fewer sent)
 
 
+def test_a_book_from_sources_killed_and_resumed_matches_an_uninterrupted_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL during the storyline and the chapters of a book from sources (its reading
+    happens before the book is recorded: a kill there leaves nothing to resume)."""
+    import shutil
+
+    corpus = tmp_path / "interviews"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "sources", corpus)
+    with ScriptedServer(delay_s=0.12) as server:
+        settings = tmp_path / "bookwright.toml"
+        settings.write_text(f'[providers.scripted]\nbase_url = "{server.base_url}"\n')
+        ws = Workspace(tmp_path / "home", settings)
+        args = [
+            "--sources", str(corpus), "--title", "The Mill", "--chapters", "3",
+            "--words-per-chapter", "60", "--model", "scripted:m",
+        ]  # fmt: skip
+        assert ws.run("write", *args, "--book-id", "clean").code == 0
+        clean = ws.run("status", "clean", "--json").json()
+        assert clean["status"] == "completed", clean
+        kills = write_with_kills(ws, args, "killed", kills=4, seed=5, min_s=0.3, max_s=1.2)
+        assert kills >= 2
+        status = ws.run("status", "killed", "--json").json()
+        assert status["status"] == "completed"
+        assert manuscript(ws, "killed") == manuscript(ws, "clean")
+        assert status["llm"]["requests_sent"] <= clean["llm"]["requests_sent"] + kills
+
+
 @pytest.mark.embedded
 @pytest.mark.timeout(1800)  # a deadline for a slow machine: the reference, then 3 kills
 def test_embedded_model_book_survives_sigkill(embedded_reference: EmbeddedReference) -> None:
