@@ -335,3 +335,37 @@ def test_a_script_written_as_screenwriters_write_them_is_sound_and_renders() -> 
         "line 23: HARBOURMASTER FINN is not in the book's cast "
         "(MAGGIE, NORA, NORA KEANE, TOM, TOM FARRELL)"
     ]
+
+
+def test_the_dashboard_reviews_every_stage_of_an_adaptation_and_links_its_files(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from bookwright.model.adapt import ADAPT_STAGES
+    from bookwright.web.app import create_app
+
+    settings = Settings(home=tmp_path / "home")
+    books = _finished_book(settings)
+    options = {"minutes": 12, "form": "short", "pause_at": list(ADAPT_STAGES), "model": "fn:x"}
+    halts = []
+    with scripted_model(_reply):
+        new_id, _ = start_adapt(books, "salt", {**options, "seed": 1}, None)
+        report = run_book(settings, new_id)
+        while report.status.value == "halted":
+            halts.append(report.halted_at)
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+            with TestClient(create_app(settings), base_url="http://localhost") as client:
+                page = client.get(f"/books/{new_id}/review")
+                assert page.status_code == 200, (report.halted_at, page.text[:300])
+                assert str(report.halted_at) in page.text and "<form" in page.text
+            report = run_book(settings, new_id, approve=True)
+    assert report.status.value == "completed"
+    assert len(halts) == len(ADAPT_STAGES)  # one review per stage, each page served
+    DBOS.destroy(workflow_completion_timeout_sec=0)
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        page = client.get(f"/books/{new_id}").text
+        for name in ("screenplay.html", "screenplay.pdf", "storyboard.html", "storyboard.pdf"):
+            assert f"/api/books/{new_id}/files/{name}" in page
+        board = client.get(f"/api/books/{new_id}/files/storyboard.html")
+        assert board.status_code == 200 and "<svg" in board.text

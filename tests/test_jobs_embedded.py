@@ -62,6 +62,9 @@ def test_embedded_model_reviews_revises_and_adapts_a_book(
     assert (folder / FILES["pdf"]).read_bytes().startswith(b"%PDF")
     assert ET.parse(folder / FILES["fdx"]).getroot().tag == "FinalDraft"
     assert "<html" in (folder / FILES["storyboard"]).read_text(encoding="utf-8").lower()
+    assert "<html" in (folder / FILES["html"]).read_text(encoding="utf-8").lower()
+    assert (folder / FILES["storyboard_pdf"]).read_bytes().startswith(b"%PDF")
+    assert json.loads((folder / FILES["storyboard_json"]).read_text(encoding="utf-8"))
     store.close()
 
 
