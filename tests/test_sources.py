@@ -493,3 +493,20 @@ def test_a_spec_file_names_its_sources_folder_relative_to_itself(tmp_path: Path)
     assert _read_spec(spec)["sources"] == str(tmp_path / "project" / "interviews")
     spec.write_text('title = "The Mill"\nsources = "/srv/interviews"\n', encoding="utf-8")
     assert _read_spec(spec)["sources"] == "/srv/interviews"
+
+
+def test_a_year_said_then_explained_is_compared_and_fewer_chapters_leave_nothing_out() -> None:
+    """A new user's folder: "The fire was in 1971." against "That was 1973, the autumn. A
+    fan motor shorted in the smokehouse."; a header recorded at a library in 2024; notes
+    compiled in 2024; two chapters asked of four decades of material."""
+    index = ingest(Path(__file__).parent / "fixtures" / "sources-cannery")
+    storyline = build_storyline(index, SourcesSpec(sources="x", title="C", chapters=2))
+    assert [c.title for c in storyline.chapters] == [
+        "The 1940s to the 1960s",
+        "The 1970s to the 1980s",
+    ]
+    labels = {n.label for n in storyline.nodes}
+    assert not labels & {"Ferrybridge Library", "Tom reyes", "Tom Reyes"}
+    assert not [n for n in storyline.nodes if n.kind == "period" and "2020" in n.label]
+    asked = [q.text for q in open_questions(index, storyline).questions]
+    assert any(q.startswith("Was it 1971 or 1973?") for q in asked), asked

@@ -25,6 +25,7 @@ from bookwright.model.sources import (
     Storyline,
     StoryNode,
 )
+from bookwright.model.text import counted
 from bookwright.quality.checks import COMMON_NAME_WORDS
 from bookwright.quality.text import STOPWORDS, sentences
 
@@ -46,8 +47,12 @@ _NOT_PEOPLE = {
     "company", "council", "society", "association", "union", "club", "office", "department",
     "board", "committee", "ministry", "party", "army", "navy", "police", "railway", "works",
     "factory", "avenue", "terrace", "place", "valley", "mountain", "carnival", "festival",
+    "library", "museum", "archive", "archives", "gallery", "institute", "trust", "foundation",
+    "chapel", "cathedral", "theatre", "theater", "cinema", "hotel", "pub", "quay", "harbour",
 }  # fmt: skip
-_HEADER = re.compile(r"\b(?:interview(?:ed)?|recorded|transcript)\b", re.I)
+_HEADER = re.compile(
+    r"\b(?:interview(?:ed)?|recorded|transcript|transcribed|compiled)\b", re.I
+)  # a recording's or a document's own date and place, not the story's
 _WORD = re.compile(r"\b[a-z][a-z'-]{4,}\b")
 INTERVIEWERS = {"interviewer", "q", "question", "int", "host"}
 CHUNKS_PER_CHAPTER = 8  # what one chapter's prompt carries, at most (bounded)
@@ -133,9 +138,8 @@ def _periods(index: SourceIndex) -> dict[str, tuple[str, set[str]]]:
     with Ada Lind, spring 2024") is not a period of the story."""
     found: dict[int, tuple[set[int], set[str]]] = {}
     for chunk in index.chunks:
-        if not chunk.speaker and _HEADER.search(chunk.text) and len(chunk.text.split()) <= 25:
-            continue
-        for year in map(int, _YEAR.findall(chunk.text)):
+        told = " ".join(s for s in sentences(chunk.text) if not _HEADER.search(s))
+        for year in map(int, _YEAR.findall(told)):
             years, ids = found.setdefault(year // 10 * 10, (set(), set()))
             years.add(year)
             ids.add(chunk.id)
@@ -157,6 +161,25 @@ def _periods(index: SourceIndex) -> dict[str, tuple[str, set[str]]]:
         label = f"The {decades[0]}s" + (f" to the {decades[-1]}s" if len(decades) > 1 else "")
         span = f"{min(years)}" if len(years) == 1 else f"{min(years)}-{max(years)}"
         out[label] = (span, ids)
+    return out
+
+
+def _fewer_periods(
+    periods: dict[str, tuple[str, set[str]]], most: int
+) -> dict[str, tuple[str, set[str]]]:
+    """The periods joined, in order, into `most` spans of about as many periods each, so
+    that a book of fewer chapters than periods still tells all of them."""
+    spans = sorted(periods.values(), key=lambda p: p[0])
+    size = -(-len(spans) // most)  # ceiling
+    out: dict[str, tuple[str, set[str]]] = {}
+    for start in range(0, len(spans), size):
+        group = spans[start : start + size]
+        years = [int(y) for span, _ in group for y in span.split("-")]
+        low, high = min(years), max(years)
+        first, last = low // 10 * 10, high // 10 * 10
+        label = f"The {first}s" + (f" to the {last}s" if last != first else "")
+        span = f"{low}" if low == high else f"{low}-{high}"
+        out[label] = (span, set().union(*(ids for _, ids in group)))
     return out
 
 
@@ -232,11 +255,15 @@ def build_storyline(index: SourceIndex, spec: SourcesSpec) -> Storyline:
     nodes: list[StoryNode] = []
     for name, ids in _people(index).items():
         nodes.append(_node("person", name, ids, order))
-    for label, (span, ids) in _periods(index).items():
+    periods = _periods(index)
+    if spec.order == "chronology" and spec.chapters and len(periods) > spec.chapters:
+        periods = _fewer_periods(periods, spec.chapters)  # fewer chapters: none left out
+    for label, (span, ids) in periods.items():
         nodes.append(_node("period", label, ids, order, period=span))
     for label, (year, ids) in _events(index).items():
         nodes.append(_node("event", label, ids, order, period=year))
-    for phrase, ids in _themes(index, {n.label.casefold() for n in nodes}).items():
+    named = {n.label.casefold() for n in nodes} | {a.casefold() for a in askers(index.chunks)}
+    for phrase, ids in _themes(index, named).items():
         nodes.append(_node("theme", phrase[:1].upper() + phrase[1:], ids, order))
     if not nodes:  # material too thin for any node: one chapter on all of it
         nodes.append(_node("theme", spec.title, {c.id for c in index.chunks}, order))
@@ -344,6 +371,10 @@ def _plan(
     return planned
 
 
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{3,}", text.casefold()) if w not in STOPWORDS}
+
+
 def open_questions(
     index: SourceIndex, storyline: Storyline, answered: set[str] | frozenset[str] = frozenset()
 ) -> Questions:
@@ -357,11 +388,14 @@ def open_questions(
             chapter_of[chunk_id].append(chapter.number)
     dated: list[tuple[Chunk, str, int, set[str]]] = []
     for chunk in (c for c in index.chunks if not is_answer(c)):
-        for sentence in sentences(chunk.text):
+        said = sentences(chunk.text)
+        for at, sentence in enumerate(said):
+            if _HEADER.search(sentence):  # "Recorded 12 May 2019": the recording's date
+                continue
+            words = _content_words(sentence)
+            if len(words) < 3:  # "That was 1973, the autumn.": what it is about comes after
+                words |= _content_words(" ".join(said[at + 1 : at + 3]))
             for year in map(int, _YEAR.findall(sentence)):
-                words = {
-                    w for w in re.findall(r"[a-z]{3,}", sentence.casefold()) if w not in STOPWORDS
-                }
                 dated.append((chunk, sentence, year, words))
     seen: set[frozenset[str]] = set()
     topics = {w for n in storyline.nodes for w in n.label.casefold().split()}
@@ -393,7 +427,8 @@ def open_questions(
             questions.append(
                 Question(
                     text=f"Who was {node.label}?",
-                    why=f"mentioned in {len(node.chunks)} passage(s), never described or heard",
+                    why=f"named in {counted(len(node.chunks), 'passage')}, with no interview "
+                    "of their own",
                     chapters=sorted({n for c in node.chunks for n in chapter_of[c]}),
                     chunks=node.chunks,
                 )
