@@ -837,10 +837,8 @@ def _print_artifact(name: str, data: dict[str, Any], book: str) -> None:
                 markup=False,
                 highlight=False,
             )
-    else:
-        from rich.pretty import Pretty
-
-        out.print(Pretty(data, expand_all=True))
+    else:  # JSON, as `--json` gives it and as `approve --edit` reads it back
+        print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @app.command()

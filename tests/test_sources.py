@@ -346,9 +346,14 @@ def test_answers_become_a_source_and_rewrite_only_the_chapters_they_touch(
     assert books.store.get_artifact("mill", "answers")[1]["rewrite"] == []
     markdown = export_book(books, "mill", "md", tmp_path / "mill.md").paths[0].read_text()
     assert "- answers/answers.md: 3 passages; Author" in markdown
+    assert "answers/answers.md, line 1 (" in markdown  # a one-line passage: "line 1"
     assert "\n1. " in markdown.split("Questions for the author")[1]  # numbered, as answered
     with pytest.raises(UsageError, match="already in the book"):
         record_answers(books, "mill", answers)
+    unknown = tmp_path / "more.md"
+    unknown.write_text("12. Nobody knows.\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"line 1: there is no question 12 \(the book has"):
+        record_answers(books, "mill", unknown)
     captions = tmp_path / "answers.vtt"
     captions.write_text("WEBVTT\n", encoding="utf-8")
     with pytest.raises(UsageError, match="not a written document"):

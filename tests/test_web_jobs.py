@@ -115,7 +115,10 @@ def test_a_review_of_an_uploaded_manuscript_and_refusals_that_keep_nothing(
     uploads = workspace.home / "uploads"
     before = sorted(uploads.iterdir())
     neither = client.post("/api/sources", data={"title": "Nothing"})
-    assert neither.status_code == 400 and "neither" in neither.json()["error"]["message"]
+    assert neither.status_code == 400
+    assert neither.json()["error"]["message"] == (
+        "Give the material as `files` or as `path`: neither was sent"
+    )
     unreadable = client.post(
         "/api/sources",
         data={"title": "Nothing"},

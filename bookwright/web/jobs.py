@@ -74,12 +74,13 @@ def _save(request: Request, files: list[UploadFile]) -> Path:
     return folder
 
 
-def _one_of(files: list[UploadFile] | None, path: str | None, what: str) -> None:
-    if bool(files) == bool(path):
+def _one_of(first: object, second: object, what: str, names: tuple[str, str]) -> None:
+    """Exactly one of two ways to give `what` (two form fields, `names`)."""
+    if bool(first) == bool(second):
         raise UsageError(
-            f"Give either uploaded files or a path on the server for {what}, not "
-            + ("both" if files else "neither"),
-            "Send `files` (multipart) or `path`",
+            f"Give {what} as `{names[0]}` or as `{names[1]}`"
+            + (", not both" if first else ": neither was sent"),
+            f"Send the form field `{names[0]}` or `{names[1]}` (multipart/form-data)",
         )
 
 
@@ -104,7 +105,7 @@ def start_sources_book(
     (`path`). Everything is read and checked before the book is recorded."""
     from bookwright.cli_sources import start_sources
 
-    _one_of(files, path, "the material")
+    _one_of(files, path, "the material", ("files", "path"))
     books = books_of(request)
     folder = _save(request, files) if files else Path(str(path)).expanduser()
     values = {
@@ -153,7 +154,7 @@ def start_review_book(
     the workspace or a file on the server (`source`)."""
     from bookwright.cli_review import start_review
 
-    _one_of([file] if file else None, source, "the manuscript")
+    _one_of(file, source, "the manuscript", ("file", "source"))
     books = books_of(request)
     folder = _save(request, [file]) if file else None
     where = str(next(folder.iterdir())) if folder else str(source)
@@ -226,7 +227,7 @@ def answer_questions(
     from bookwright.cli_sources import record_answers
 
     books, launcher = books_of(request), launcher_of(request)
-    _one_of([file] if file else None, text, "the answers")
+    _one_of(file, text, "the answers", ("file", "text"))
     refuse_busy(books, launcher, book_id)
     books.get(book_id)  # 404 before anything is saved
     if file:

@@ -34,6 +34,7 @@ from bookwright.model.sources import (
     Storyline,
     StoryNode,
 )
+from bookwright.model.text import counted
 
 # "1.", "1)", "Q1:", "Question 1", "## 1", "**2.**" at the start of a line: a question's number
 _NUMBER = re.compile(
@@ -42,6 +43,10 @@ _NUMBER = re.compile(
     re.I,
 )
 _HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+# A line that is a question's number: "7.", "Q7:", "## Question 7" (not "1952: ...")
+_QUESTION_MARK = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:(?:q|question)\s*)?\d{1,3}\s*[.):]", re.I
+)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 QUESTION_MATCH = 90  # rapidfuzz partial_ratio of a line against a question's own words
 EXTRA_CHUNKS = 4  # the author's passages a rewritten chapter takes beyond its own
@@ -202,6 +207,14 @@ def add_answers(
     name, n = f"{ANSWERS_FOLDER}{path.name}", 2
     while name in taken:
         name, n = f"{ANSWERS_FOLDER}{path.stem}-{n}{path.suffix}", n + 1
+    for number, line in enumerate(text.split("\n"), start=1):
+        asked = _NUMBER.match(line)
+        if asked and int(asked.group(1)) > len(questions) and _QUESTION_MARK.match(line):
+            raise UsageError(
+                f"{path.name}, line {number}: there is no question {asked.group(1)} "
+                f"(the book has {counted(len(questions), 'open question')})",
+                "See them, numbered, with `bookwright show BOOK questions`",
+            )
     known = {c.id for c in index.chunks}
     new_chunks: list[Chunk] = []
     rewrite: dict[int, str] = {}

@@ -19,6 +19,7 @@ from rapidfuzz import fuzz
 
 from bookwright.jobs.sources.storyline import askers
 from bookwright.model.sources import Chunk, PlannedChapter, SourceIndex, SourcesSpec
+from bookwright.model.text import counted
 from bookwright.quality.readers import READERS
 from bookwright.quality.text import STOPWORDS, sentences
 from bookwright.stages.asks import Ask
@@ -233,7 +234,7 @@ def sources_list(index: SourceIndex) -> list[str]:
                 {c.speaker for c in index.chunks if c.file == file.name and c.speaker}
             )
             lines.append(
-                f"- {file.name}: {file.chunks} passages"
+                f"- {file.name}: {counted(file.chunks, 'passage')}"
                 + (f"; {', '.join(speakers)}" if speakers else "")
             )
     return lines

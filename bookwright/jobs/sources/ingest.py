@@ -203,8 +203,12 @@ def turns(name: str, lines: list[str], first_line: int = 1, unattributed: str = 
     chunks: list[Chunk] = []
     for who, first, last, parts in found:
         for piece in _pieces(" ".join(parts)):
-            chunks.append(_chunk(name, f"lines {first}-{last}", who or unattributed, piece, chunks))
+            chunks.append(_chunk(name, _lines(first, last), who or unattributed, piece, chunks))
     return chunks
+
+
+def _lines(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first}-{last}"
 
 
 def _captions(path: Path, name: str) -> list[Chunk]:

@@ -200,9 +200,10 @@ def _edited_from_sources(number: int) -> dict[str, Any]:
         "scene": None,
         "field": f"sources.chapter.{number}",
         "artifact": f"chapter:{number}",
-        "check": "no answer kept enough cited, supported sentences",
+        "check": "the model wrote no version that kept enough cited, supported sentences; "
+        "the chapter quotes its sources instead (their words, attributed and cited)",
         "kept": "stand_in",
-        "value": "the chapter is edited from its sources (their words, attributed and cited)",
+        "value": "edited from its sources",
         "attempts": 3,
     }
 
