@@ -106,7 +106,7 @@ def write(
         list[str] | None,
         typer.Option(
             help="Halt at this stage for review: plan, characters, locations, outline, scenes, "
-            "harmonize, export. Repeatable."
+            "harmonize, export (with --sources: storyline). Repeatable."
         ),
     ] = None,
     book_id: Annotated[str | None, typer.Option(help="Book id (default: from the title).")] = None,
@@ -536,7 +536,7 @@ def _report_outcome(report: StatusReport, folder: Path | None = None) -> int:
     if status == "completed" and report.job == "adapt":
         out.print(
             f"Adaptation {book} is complete: screenplay.fountain, .pdf, .fdx and .html, "
-            f"storyboard.html and .json in {folder or 'its folder'}; its running time: "
+            f"storyboard.html, .pdf and .json in {folder or 'its folder'}; its running time: "
             f"`bookwright show {book} running_time`.",
             highlight=False,
             soft_wrap=True,

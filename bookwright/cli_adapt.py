@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from bookwright.errors import BookwrightError, UsageError
 from bookwright.model.text import counted
 
 out = Console(highlight=False)
+_NOTE_MARK = re.compile(r"\[\^\d+\]")
 
 
 def adapt(
@@ -92,7 +94,11 @@ def start_adapt(
     if record.spec.get("job") == "sources":  # its closing chapters are apparatus, not story
         from bookwright.jobs.sources.workflow import CLOSING_CHAPTERS
 
-        kept = [c for c in manuscript.chapters if c.title not in CLOSING_CHAPTERS]
+        kept = [
+            c.model_copy(update={"scenes": [_NOTE_MARK.sub("", s) for s in c.scenes]})
+            for c in manuscript.chapters
+            if c.title not in CLOSING_CHAPTERS
+        ]  # its note markers ([^3]) are apparatus too
         manuscript = manuscript.model_copy(update={"chapters": kept})
     try:
         spec = AdaptSpec(book=source, title=manuscript.title, author=manuscript.author, **options)

@@ -293,6 +293,7 @@ def test_a_book_from_sources_is_adapted_with_its_speakers_and_without_its_appara
     assert "cast Ada Lind, Bert Hale, Clara Voss, Dan Okafor;" in summary
     copied = books.store.get_artifact(new_id, "manuscript")[1]["chapters"]
     assert copied and not {c["title"] for c in copied} & {"Sources", "Questions for the author"}
+    assert not [s for c in copied for s in c["scenes"] if "[^" in s]  # no note markers
 
 
 def test_answers_become_a_source_and_rewrite_only_the_chapters_they_touch(

@@ -93,7 +93,7 @@ def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
         listed = "; ".join(f"{f.name}: {f.error}" for f in files[:5]) or "it is empty"
         raise UsageError(
             f"Nothing in {folder} can be read as a source ({listed})",
-            f"Put .txt, .md, .vtt, .srt, .docx, .pdf or .html files in it ({', '.join(SUFFIXES)})",
+            f"Put source files in it: {', '.join(SUFFIXES)}",
         )
     return SourceIndex(files=files, chunks=chunks)
 
