@@ -17,7 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bookwright.jobs.sources.storyline import askers
+from bookwright.jobs.sources.storyline import askers, is_answer
 from bookwright.model.sources import Chunk, PlannedChapter, SourceIndex, SourcesSpec
 from bookwright.model.text import counted
 from bookwright.quality.readers import READERS
@@ -147,7 +147,9 @@ def from_sources(chapter: PlannedChapter, chunks: list[Chunk]) -> str:
     parts = []
     for chunk in told:
         words = chunk.text.strip().replace('"', "'")
-        if chunk.speaker:
+        if chunk.speaker and is_answer(chunk):  # the author's answer to a question
+            parts.append(f'{chunk.speaker} answered: "{words}" [{chunk.id}]')
+        elif chunk.speaker:
             parts.append(f'{chunk.speaker} recalled: "{words}" [{chunk.id}]')
         else:
             parts.append(f'{chunk.file} records: "{words}" [{chunk.id}]')
