@@ -849,7 +849,7 @@ def export(
         typer.Option(
             "--format",
             "-f",
-            help="md, epub, docx, yw7, json or all (with an adaptation's screenplay and "
+            help="md, epub, docx, yw7, json or all (of an adaptation: its screenplay and "
             "storyboard files).",
         ),
     ] = "md",

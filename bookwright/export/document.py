@@ -43,7 +43,8 @@ def export_book(
 
     `version` picks a version of the `manuscript` artifact; by default the latest one, or,
     before there is one, a draft of the chapters written so far. `all` of an adaptation
-    also writes its screenplay and storyboard files (export/adaptation.py).
+    writes its screenplay and storyboard files (export/adaptation.py), not the book it
+    adapts (export that book itself).
     """
     fmt = fmt.strip().lower()
     if fmt not in FORMATS:
@@ -58,11 +59,12 @@ def export_book(
     if fmt == "json":
         result.paths += _write_json(data, folder)
         return result
+    if is_adaptation(books, book_id):  # its own files: its manuscript is the book adapted
+        result.paths += write_adaptation(books, book_id, folder)
+        return result
     for each in FILE_FORMATS:
         result.paths.append(_write(each, data, folder / f"{book_id}.{each}"))
     result.paths += _write_json(data, folder / JSON_FOLDER)
-    if is_adaptation(books, book_id):  # its screenplay and storyboard, next to the book
-        result.paths += write_adaptation(books, book_id, folder)
     return result
 
 
