@@ -659,12 +659,15 @@ def _print_status(report: StatusReport) -> None:
     if report.chapters:
         out.print(table)
     llm = report.llm
-    work = (
-        f"{report.job}: {counted(len(report.chapters), 'chapter')}"
-        if report.job != "novel"
-        else f"scenes {report.scenes_written}/{report.scenes_total} written, "
-        f"{report.scenes_edited} edited"
-    )
+    if report.job == "novel":
+        work = (
+            f"scenes {report.scenes_written}/{report.scenes_total} written, "
+            f"{report.scenes_edited} edited"
+        )
+    elif report.chapters:
+        work = f"{report.job}: {counted(len(report.chapters), 'chapter')}"
+    else:  # an adaptation: scenes of a screenplay, not chapters
+        work = report.job
     out.print(
         f"{escape(work)} · {llm.requests_sent} requests, "
         f"{llm.prompt_tokens}+{llm.completion_tokens} tokens, ${llm.cost_usd:.4f}"
