@@ -53,7 +53,7 @@ def run_book(
     """
     books = Books(settings)
     book = books.get(book_id)
-    job_of(book.spec)  # a book whose job is not installed: refused before anything changes
+    job = job_of(book.spec)  # a book whose job is not installed: refused before anything changes
     with BookLock(settings.book_dir(book_id), book_id):
         book = books.get(book_id)  # re-read under the lock
         if accept:
@@ -103,8 +103,8 @@ def run_book(
             workflow_id = f"retry-{book_id}-{retry.chapter}-{time.time_ns()}"
             books.store.update_book(book_id, active_workflow=workflow_id)
             with SetWorkflowID(workflow_id):
-                retrying = check_retries(book.spec).retry
-                assert retrying is not None  # check_retries refuses a job without one
+                retrying = job.retry
+                assert retrying is not None  # check_retries refused a job without one
                 handle = DBOS.start_workflow(
                     retrying,
                     book_id,
@@ -118,7 +118,7 @@ def run_book(
             existing = DBOS.get_workflow_status(workflow_id)
             if existing is None:
                 with SetWorkflowID(workflow_id):
-                    handle = DBOS.start_workflow(job_of(book.spec).workflow, book_id)
+                    handle = DBOS.start_workflow(job.workflow, book_id)
             else:
                 handle = DBOS.retrieve_workflow(workflow_id)
         if (

@@ -360,11 +360,12 @@ class Store:
         """Every failed attempt, oldest first."""
         return [r for r in self.requests(book_id) if r["error_class"]]
 
-    def requests(self, book_id: str) -> list[dict[str, Any]]:
+    def requests(self, book_id: str, field_prefix: str | None = None) -> list[dict[str, Any]]:
+        """The book's model requests, oldest first; with `field_prefix`, only those whose
+        field starts with it ("bible.")."""
+        query = sa.select(t.llm_requests).where(t.llm_requests.c.book_id == book_id)
+        if field_prefix is not None:
+            query = query.where(t.llm_requests.c.field.startswith(field_prefix, autoescape=True))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.llm_requests)
-                .where(t.llm_requests.c.book_id == book_id)
-                .order_by(t.llm_requests.c.id)
-            ).mappings()
+            rows = conn.execute(query.order_by(t.llm_requests.c.id)).mappings()
             return [dict(r) for r in rows]

@@ -82,12 +82,10 @@ def facts_record_step(book_id: str) -> dict[str, int]:
     asked, and those it answered usably (recorded, so a replay decides the same)."""
     asked: set[str] = set()
     usable: set[str] = set()
-    for request in runtime().store.requests(book_id):
-        field = request.get("field") or ""
-        if field.startswith("bible."):
-            asked.add(field)
-            if request.get("outcome") == "ok" and not request.get("error_class"):
-                usable.add(field)
+    for request in runtime().store.requests(book_id, field_prefix="bible."):
+        asked.add(request["field"])
+        if request.get("outcome") == "ok" and not request.get("error_class"):
+            usable.add(request["field"])
     return {"asked": len(asked), "usable": len(usable)}
 
 

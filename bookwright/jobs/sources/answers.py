@@ -22,7 +22,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from bookwright.errors import UsageError
-from bookwright.jobs.sources.ingest import CAPTIONS, SUFFIXES, source_text, turns
+from bookwright.jobs.sources.ingest import CAPTIONS, SUFFIXES, source_text, turns, unreadable
 from bookwright.jobs.sources.storyline import ANSWERS_FOLDER, CHUNKS_PER_CHAPTER
 from bookwright.model.sources import (
     AnswerRound,
@@ -195,13 +195,8 @@ def add_answers(
     try:
         text = source_text(path, raw)
     except (ValueError, UnicodeDecodeError, RuntimeError) as exc:
-        reason = (
-            f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
-            if isinstance(exc, UnicodeDecodeError)
-            else str(exc)
-        )
         raise UsageError(
-            f"Cannot read {path.name}: {reason}", "Fix the file and run again"
+            f"Cannot read {path.name}: {unreadable(exc)}", "Fix the file and run again"
         ) from None
     taken = {f.name for f in index.files}
     name, n = f"{ANSWERS_FOLDER}{path.name}", 2

@@ -82,7 +82,7 @@ def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
         try:
             found = read_source(path, name, raw)
         except (ValueError, UnicodeDecodeError, RuntimeError, OSError) as exc:
-            files.append(SourceFile(name=name, sha256=digest, error=_reason(exc)))
+            files.append(SourceFile(name=name, sha256=digest, error=unreadable(exc)))
             continue
         if not found:
             files.append(SourceFile(name=name, sha256=digest, error="holds no text"))
@@ -98,7 +98,8 @@ def ingest(folder: Path, previous: SourceIndex | None = None) -> SourceIndex:
     return SourceIndex(files=files, chunks=chunks)
 
 
-def _reason(exc: Exception) -> str:
+def unreadable(exc: Exception) -> str:
+    """Why a file could not be read, in a line: what a user can act on."""
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
     return " ".join(str(exc).split())[:200] or type(exc).__name__

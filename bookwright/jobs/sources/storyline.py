@@ -229,7 +229,7 @@ def _events(index: SourceIndex, limit: int = 8) -> dict[str, tuple[str, set[str]
                 continue
             if _HEADER.search(sentence):  # "Second interview with Ada Lind, 2024"
                 continue
-            words = {w for w in re.findall(r"[a-z]{3,}", sentence.casefold()) if w not in STOPWORDS}
+            words = _content_words(sentence)
             accounts.append((years.pop(), sentence, words, chunk.id))
     groups: list[tuple[str, list[str], set[str], set[str]]] = []
     for year, sentence, words, chunk_id in accounts:
