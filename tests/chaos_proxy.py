@@ -105,7 +105,7 @@ class ChaosProxy:
             return
         if fault == "server":
             code = self._rng.choice([500, 502, 503])
-            self._send(h, code, b'{"error": {"message": "injected server error"}}')
+            self._send(h, code, b'{"error": {"message": "injected server error"}}', fault=fault)
             return
         if fault == "rate_limit":
             self._send(
@@ -113,10 +113,11 @@ class ChaosProxy:
                 429,
                 b'{"error": {"message": "injected rate limit"}}',
                 {"Retry-After": str(self.faults.retry_after_s)},
+                fault,
             )
             return
         if fault == "malformed":
-            self._send(h, 200, b'{"id": "chatcmpl-chaos", "object": "chat.completion", "choi')
+            self._send(h, 200, b'{"id": "chatcmpl-chaos", "object": "chat.', fault=fault)
             return
         response = self._client.post(
             self.upstream.rstrip("/") + h.path.removeprefix("/v1"),
@@ -132,22 +133,37 @@ class ChaosProxy:
                 choice["message"]["content"] = ""
                 choice["finish_reason"] = "stop"
             payload = json.dumps(data).encode()
-        else:
+        if self._send(h, response.status_code, payload, fault=fault) and fault != "empty":
             with self._lock:
                 self.forwarded += 1
-        self._send(h, response.status_code, payload)
 
-    @staticmethod
     def _send(
-        h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None
-    ) -> None:
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        data: bytes,
+        headers: dict[str, str] | None = None,
+        fault: str | None = None,
+    ) -> bool:
+        """Answer; False when the client had gone."""
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             h.send_header(key, value)
-        h.end_headers()
-        h.wfile.write(data)
+        try:
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client's timeout ran out first (a loaded machine): what it saw, and
+            # logged, is a timeout, whatever this answer was going to be.
+            h.close_connection = True
+            with self._lock:
+                if fault:
+                    self.injected[fault] -= 1
+                self.injected["stall"] += 1
+            return False
+        return True
 
     def __enter__(self) -> ChaosProxy:
         self.thread.start()
