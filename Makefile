@@ -60,7 +60,7 @@ test: $(VENV)/.test-installed
 check: $(VENV)/.test-installed
 	$(BIN)/ruff check bookwright tests bench
 	$(BIN)/mypy bookwright
-	BOOKWRIGHT_FAST_CHECK=1 $(BIN)/python -m pytest -q -n 2 -m "not process"
+	BOOKWRIGHT_FAST_CHECK=1 $(BIN)/python -m pytest -q -n 4 -m "not process and not slow"
 
 bench: install
 	$(BIN)/python bench/overhead.py

@@ -470,10 +470,9 @@ def _run(
             soft_wrap=True,
         )
         code = EXIT_FAILED
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # A halted workflow keeps a DBOS thread waiting; the database remembers the book.
-    os._exit(code)
+    global _ENGINE_RAN
+    _ENGINE_RAN = True
+    raise typer.Exit(code)
 
 
 def _progress() -> Progress:
@@ -985,12 +984,30 @@ def _plugin_commands() -> None:
 _plugin_commands()
 
 
-def main() -> None:
-    """The command's one error edge: whatever a command did not translate itself."""
+# Set once a book ran here: a halted workflow keeps a DBOS thread waiting (the database,
+# not the thread, remembers where the book stands), so the process ends without waiting.
+_ENGINE_RAN = False
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The command line in this process; its exit code. `main` is this and the exit; the
+    tests call it directly, in process."""
     try:
-        app()
-    except (BookwrightError, RecursionError) as error:
-        if isinstance(error, RecursionError):
+        app(args=argv, prog_name="bookwright")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except (BookwrightError, RecursionError) as error:  # the one edge for what no
+        if isinstance(error, RecursionError):  # command translated itself
             error = UsageError("The input is nested too deeply to read", "Simplify the file")
         _say_error(error)
-        sys.exit(error.exit_code)
+        return error.exit_code
+    return EXIT_OK
+
+
+def main() -> None:
+    code = run()
+    if _ENGINE_RAN:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

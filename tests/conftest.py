@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,11 @@ class Workspace:
             cmd += ["--settings", str(self.settings)]
         return cmd
 
-    def run(self, *args: str, timeout: float = 300, **env: str) -> Run:
+    def run(self, *args: str, timeout: float = 300, process: bool = False, **env: str) -> Run:
+        """The command, in this process unless `process` (or the test runs the embedded
+        model, whose llama.cpp server belongs in a process of its own)."""
+        if not (process or IN_PROCESS.off or _dbos_running()):
+            return self.run_here(*args, **env)
         skip_in_fast_check()
         proc = subprocess.run(
             self.command(*args),
@@ -94,6 +99,34 @@ class Workspace:
             cwd=ROOT,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    def run_here(self, *args: str, **env: str) -> Run:
+        """`bookwright ARGS` in this process, as a user's shell would run it: the same
+        environment (BOOKWRIGHT_HOME, no other BOOKWRIGHT_ or key variable), the output
+        captured, and afterwards no DBOS, signal handler or exit left behind."""
+        from click.testing import CliRunner
+        from dbos import DBOS
+
+        from bookwright.cli import run
+
+        environ: dict[str, str | None] = {
+            k: None for k in os.environ if k.startswith("BOOKWRIGHT_") or k.endswith("_API_KEY")
+        }
+        environ.update(BOOKWRIGHT_HOME=str(self.home), **env)
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        with CliRunner().isolation(env=environ) as (out, err, _):
+            try:
+                code = run(self.command(*args)[3:])
+            except Exception:  # a crash, as the process would print it
+                traceback.print_exc()
+                code = 1
+            finally:
+                DBOS.destroy(workflow_completion_timeout_sec=0)
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
+                sys.stdout.flush()
+                sys.stderr.flush()
+            return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
     def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
         skip_in_fast_check()
@@ -106,6 +139,29 @@ class Workspace:
             cwd=ROOT,
             preexec_fn=interruptible,
         )
+
+
+def _dbos_running() -> bool:
+    """Whether this process already runs DBOS (the dashboard's app, in process): then the
+    CLI beside it is another process, as it is for a user."""
+    from dbos import _dbos
+
+    return _dbos._dbos_global_instance is not None
+
+
+class _InProcess:
+    off = False  # set for a test on the embedded model (see `in_process` below)
+
+
+IN_PROCESS = _InProcess()
+
+
+@pytest.fixture(autouse=True)
+def in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """`Workspace.run` runs the CLI in this process, except in a test on the embedded model."""
+    IN_PROCESS.off = request.node.get_closest_marker("embedded") is not None
+    yield
+    IN_PROCESS.off = False
 
 
 def interruptible() -> None:
@@ -222,11 +278,11 @@ def embedded_reference(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedRefe
     root = tmp_path_factory.mktemp("embedded-reference")
     (root / "bookwright.toml").write_text(ONE_THREAD)
     ws = Workspace(root / "home", root / "bookwright.toml")
-    run = ws.run("write", *EMBEDDED_BOOK, "--book-id", "reference", timeout=900)
+    run = ws.run("write", *EMBEDDED_BOOK, "--book-id", "reference", timeout=900, process=True)
     assert run.code == 0, run.err
-    requests = ws.run("status", "reference", "--json").json()["llm"]["requests_sent"]
+    requests = ws.run("status", "reference", "--json", process=True).json()["llm"]["requests_sent"]
     path = root / "reference.md"
-    exported = ws.run("export", "reference", "--format", "md", "-o", str(path))
+    exported = ws.run("export", "reference", "--format", "md", "-o", str(path), process=True)
     assert exported.code == 0, exported.err
     return EmbeddedReference(ws, "reference", path.read_bytes(), requests)
 
@@ -304,8 +360,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return EmbeddedTogether(config, log)
 
 
-# Fixtures and modules whose tests start processes: `make check` (-m "not process") skips them.
-PROCESS_FIXTURES = {"workspace", "slow", "cluster"}
+# Fixtures and modules whose tests start processes: `make check` (-m "not process") skips
+# them. (A `workspace` runs its commands in process; a test that starts one in a process
+# anyway is skipped there when it does.)
+PROCESS_FIXTURES = {"slow", "cluster"}
 PROCESS_MODULES = {
     "test_web_browser",
     "test_web_schemathesis",

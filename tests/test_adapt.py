@@ -337,6 +337,7 @@ def test_a_script_written_as_screenwriters_write_them_is_sound_and_renders() -> 
     ]
 
 
+@pytest.mark.slow
 def test_the_dashboard_reviews_every_stage_of_an_adaptation_and_links_its_files(
     tmp_path: Path,
 ) -> None:

@@ -167,6 +167,7 @@ def test_truncated_prose_is_continued_and_joined(tmp_path: Path) -> None:
         assert classes["truncated"] >= 8  # every draft and edit was cut at least once
 
 
+@pytest.mark.slow
 def test_chaos_book_completes_identical_with_every_fault_logged(tmp_path: Path) -> None:
     """The issue's fault mix in front of the scripted model: answers depend only on the
     prompt, so the manuscript must match a clean run to the byte."""

@@ -27,6 +27,7 @@ def _uploads(*names: str) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("files", (n, (CORPUS / n).read_bytes(), "text/plain")) for n in names]
 
 
+@pytest.mark.slow
 def test_a_book_from_uploaded_sources_answered_and_adapted_over_the_api(
     client: TestClient, workspace: Workspace
 ) -> None:
