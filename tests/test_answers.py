@@ -212,3 +212,50 @@ def test_a_copied_input_is_left_out_of_the_next_prompt_and_still_checked() -> No
 def test_a_summary_that_talks_about_the_task_is_refused(text: str) -> None:
     value, reason = accept(ask("sentences"), text, "stop")
     assert value is None and reason and "not what you are doing" in reason
+
+
+def test_a_model_that_gives_no_name_is_offered_two_and_the_check_still_decides() -> None:
+    """A retry for a name offers two (seeded, none sharing a word with a taken name); the
+    answer is still checked: a taken name is refused even when the model copies it."""
+    question = ask("name", avoid=("Clara Voss",))
+    sent: list[str] = []
+
+    def send(request: dict) -> tuple[str, str | None]:
+        sent.append(request["prompt"])
+        if len(sent) == 1:
+            return "The villain's name: The Last Whisperer.", "stop"
+        if len(sent) == 2:
+            return "Clara Voss, again.", "stop"  # taken: refused whatever the prompt said
+        offered = sent[-1].rsplit("for example ", 1)[1].rstrip(".").split(" or ")
+        return f"{offered[1]} waits at the door.", "stop"
+
+    value = ask_until_valid(question, send, temperature=0.0, seed=3)
+    assert len(sent) == 3 and "for example" not in sent[0]
+    first, second = (p.rsplit("for example ", 1)[1].rstrip(".") for p in sent[1:])
+    assert first != second  # each attempt offers others
+    names = [n for offer in (first, second) for n in offer.split(" or ")]
+    assert value == names[-1] and all(len(n.split()) == 2 for n in names)
+    assert not {w for n in names for w in n.split()} & {"Clara", "Voss"}
+    replayed = list(sent)
+    sent.clear()
+    assert ask_until_valid(question, send, temperature=0.0, seed=3) == value
+    assert sent == replayed  # the same book asks the same way
+
+
+@pytest.mark.parametrize(
+    "text", ["Lena has worked the streets of New York City for years.", "Kingdom Come"]
+)
+def test_a_place_is_not_a_name(text: str) -> None:
+    assert accept(ask("name"), text, "stop")[0] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Title: The Last Whisker: In chapter 1, Lena finds a cat:", "The Last Whisker"),
+        ("The title: A Tale of Obsession: A Classic Tale of Cat Obsession", "A Tale of Obsession"),
+        ("Lantern: A Story", "Lantern: A Story"),
+    ],
+)
+def test_a_title_with_a_long_subtitle_keeps_the_title(text: str, expected: str) -> None:
+    assert accept(ask("title"), text, "stop") == (expected, None)

@@ -15,8 +15,10 @@ from bookwright.errors import InvalidOutputError
 from bookwright.model.text import looks_like_json
 from bookwright.quality.readers import accept_lines
 from bookwright.stages.asks import Ask
+from bookwright.stages.stand_ins import suggested_names
 
 DEFAULT_ATTEMPTS = 10
+NEW_NAME = "Give this character a new first and last name."
 # request (system, prompt, max_tokens, temperature, seed) -> (text, finish_reason)
 Send = Callable[[dict[str, Any]], tuple[str, str | None]]
 
@@ -38,10 +40,11 @@ def ask_until_valid(
     """
     limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
     reason, text = None, ""
+    shown: str | None = None  # the reason as the retry prompt words it
     best: tuple[int, str] | None = None  # (how usable, the cleaned answer)
     prompting = question  # what the model is shown; the answer is checked against `question`
     for attempt in range(first_attempt, first_attempt + limit):
-        system, user = prompting.messages(reason)
+        system, user = prompting.messages(shown)
         request = {
             "system": system,
             "prompt": user,
@@ -55,6 +58,13 @@ def ask_until_valid(
             return value
         if on_invalid is not None and reason:
             on_invalid(text, reason)
+        shown = reason
+        if question.kind == "name" and reason == NEW_NAME:
+            # A small model that gave no name riffs on the title again and again (seen: 12
+            # attempts, no name); offered two it takes one, as a stronger model rarely
+            # needs. The check is the same: not taken, a first and last name.
+            offered = " or ".join(suggested_names(question, seed, attempt))
+            shown = f"{NEW_NAME[:-1]}, for example {offered}."
         copied = copied_input(question, text)
         if copied is not None:  # a small model copies what it is shown: show it less
             prompting = replace(prompting, variables={**prompting.variables, copied: ""})
@@ -159,6 +169,16 @@ NOT_NAME_WORDS = {
     "Bottle",
     "Mystery",
     "Keeper",
+    # places a small model gives for a person ("Lena has worked the streets of New York
+    # City"): never part of a name
+    "New",
+    "City",
+    "Street",
+    "Avenue",
+    "County",
+    "Kingdom",
+    "Empire",
+    "University",
 }
 
 
@@ -286,25 +306,25 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
                 continue
             return candidate, None
         # Naming the taken names makes a small model repeat them: ask for a new one only.
-        return None, "Give this character a new first and last name."
+        return None, NEW_NAME
     if ask.kind in ("title", "place"):
         line = first_line(raw).lstrip("#>*-• ")
         value = unquote(strip_label(line, keep_colon_titles=True))
-        while re.match(r"^(title|place|name)\s*:", value, re.I):
+        while re.match(r"^(?:the\s+)?(?:title|place|name)\s*:", value, re.I):
             value = unquote(value.split(":", 1)[1])
         # Keep the name, drop the sentence a small model hangs on it.
         value = re.split(
             r"(?<=\w)[.!?](?:\s|$)|\s[-–—]\s" + ("|," if ask.kind == "place" else ""), value
         )[0]
         value = unquote(value).rstrip(".")
+        if ":" in value and len(value.split(":")[0].split()) >= 2:
+            value = value.split(":")[0].strip()  # the title, not the subtitle hung on it
         words = value.split()
         limit = 12 if ask.kind == "title" else 8
         if not words:
             return None, "The answer was empty."
         if len(words) > limit:
             return None, f"Answer with at most {limit} words."
-        if ":" in value and len(value.split(":")[0].split()) >= 2:
-            value = value.split(":")[0].strip()
         if _taken(value, ask.avoid):
             # Naming the taken value makes a small model repeat it: just ask for another.
             return None, "That one is taken; answer with a different one."

@@ -28,6 +28,22 @@ TITLE_WORDS = (
 STAND_IN_KINDS = ("name", "place", "title")
 
 
+def suggested_names(ask: Ask, seed: int, attempt: int) -> list[str]:
+    """Two first-and-last names none of `ask.avoid` takes or shares a word with, seeded by
+    the book, the field and the attempt: what a retry offers a model that gave no name."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed * 7919 + zlib.crc32(f"{ask.label}#{attempt}".encode()))
+    taken = {w.casefold() for name in ask.avoid for w in name.split()}
+    names: list[str] = []
+    while len(names) < 2:
+        first, last = fake.first_name(), fake.last_name()
+        if {first.casefold(), last.casefold()} & taken or first == last:
+            continue
+        names.append(f"{first} {last}")
+        taken |= {first.casefold(), last.casefold()}
+    return names
+
+
 def stand_in(ask: Ask, seed: int) -> str:
     """A deterministic name, place or title for `ask` that none of `ask.avoid` takes."""
     fake = Faker("en_US")
