@@ -259,3 +259,21 @@ def test_a_place_is_not_a_name(text: str) -> None:
 )
 def test_a_title_with_a_long_subtitle_keeps_the_title(text: str, expected: str) -> None:
     assert accept(ask("title"), text, "stop") == (expected, None)
+
+
+@pytest.mark.parametrize(
+    "preamble",
+    [
+        "I'll make sure to keep the wording while making it concise. I'll rephrase it to:",
+        "In the scene with the detective, let's say it is a twist. Here's the edited version:",
+        "Here is the scene:",
+    ],
+)
+def test_a_line_that_introduces_the_answer_is_dropped_and_the_story_kept(preamble: str) -> None:
+    story = (
+        "Lena Redlove stood at the window and watched the street for the grey cat. The rain "
+        "had stopped an hour ago, and the gutters still ran. She counted the doors twice."
+    )
+    question = ask("prose")
+    assert accept(question, f"{preamble}\n\n{story}", "stop") == (story, None)
+    assert accept(question, f"I'll make sure the story reads well.\n\n{story}", "stop")[0] is None

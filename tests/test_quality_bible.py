@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bookwright.model import SceneList, ScenePlan
+from bookwright.engine.books import Books
+from bookwright.engine.runner import run_book
+from bookwright.model import BookSpec, SceneList, ScenePlan
 from bookwright.model.quality import Fact, StoryBible
 from bookwright.quality.bible import fact_asks, facts_from, parse_facts
 from bookwright.quality.readers import accept_lines
+from bookwright.settings import Settings
+from tests.conftest import SMALL_BOOK
+from tests.scripted_model import scripted_model
+from tests.scripted_server import answer
 
 NAMES = ["Mara Quill", "Tobias Grent", "Gull Rock Harbour"]
 SCENE = (
@@ -108,3 +119,29 @@ def test_a_value_changed_within_its_chapter_keeps_the_later_one() -> None:
         [[fact("Mara Quill", "eyes", "grey", 2, 1), fact("Mara Quill", "eyes", "blue", 2, 2)]]
     )
     assert [f.value for f in bible.valid_at(2)] == ["blue"]
+
+
+@pytest.mark.parametrize(
+    ("answers_facts", "expected"), [(True, [1, 1, 1, 1]), (False, [3, 1, 0, 0])]
+)
+def test_a_model_that_never_gives_facts_is_asked_less_then_not_at_all(
+    tmp_path: Path, answers_facts: bool, expected: list[int]
+) -> None:
+    """A model that gives facts is asked once a scene (each answer usable); one that gives
+    none gets three tries at the book's first scene, one at the next, then no more."""
+
+    def reply(prompt: str) -> str:
+        if "List the facts this scene states" in prompt and not answers_facts:
+            return "The cat's last whiskers, a tale of a retired detective."
+        return answer(prompt)
+
+    settings = Settings(home=tmp_path / "home")
+    spec = {**SMALL_BOOK, "judge": False, "temperature": 0.0, "model": "fn:x"}
+    with scripted_model(reply):
+        Books(settings).create(BookSpec.model_validate(spec), "b")
+        try:
+            assert run_book(settings, "b").status.value == "completed"
+        finally:
+            DBOS.destroy()
+    asked = Counter(r["field"] for r in Books(settings).store.requests("b", field_prefix="bible."))
+    assert [asked[f"bible.{c}.{s}"] for c in (1, 2) for s in (1, 2)] == expected

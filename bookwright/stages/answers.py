@@ -368,6 +368,9 @@ _ASSISTANT = re.compile(
     r"your (?:writing|request)|let me know)",
     re.I,
 )
+_PREAMBLE = re.compile(
+    r"^\s*(Here is|Here's|Sure|Certainly)\b|\bhere(?: is|'s)\b|" + _ASSISTANT.pattern, re.I
+)
 _NOTE_LINE = re.compile(
     r"^\s*[*_]*(summary|synopsis|notes?|author'?s note|outline|the end|end of (the )?scene)"
     r"[*_]*\s*(:.*|\.?[*_]*\s*)$",
@@ -426,7 +429,9 @@ def clean_prose(ask: Ask, raw: str, finish_reason: str | None) -> str:
         if not re.match(r"^\s*(#|\*\*?(Scene|Chapter)\b|(Scene|Chapter) \d)", ln)
         and not _NOTE_LINE.match(ln)
     ]
-    if kept and re.match(r"^\s*(Here is|Here's|Sure|Certainly)\b.*:\s*$", kept[0]):
+    # ... and a first line that introduces the answer ("I'll rephrase it to:", "In the
+    # scene, let's say ... Here's the edited version of the scene:"): the story follows it.
+    if kept and re.search(r":\s*$", kept[0]) and _PREAMBLE.search(kept[0]):
         kept = kept[1:]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
     if finish_reason == "length":

@@ -56,6 +56,8 @@ SEED_STRIDE = 1000  # each attempt samples anew: seed + attempt * stride
 
 
 FACTS_PATCH = "facts-by-record"  # DBOS.patch: runs before it asked each scene three times
+FACTS_STOP_PATCH = "facts-give-up"  # DBOS.patch: runs before it asked every scene
+FACTS_GIVE_UP = 2  # scenes whose facts a model never gave before it is no longer asked
 
 
 @DBOS.step(name="quality_settings")
@@ -560,9 +562,17 @@ def _extract_facts(
     answers = []
     for question in fact_asks(number, scenes, texts, names):
         # A model that has answered none of the bible's asks of this book so far is asked
-        # once per scene, not three times: its refusals cost more than the facts it gives.
+        # once per scene, not three times: its refusals cost more than the facts it gives;
+        # once it has answered none for two scenes, it is not asked again in this book.
         if DBOS.patch(FACTS_PATCH):
             record = facts_record_step(book_id)
+            if (
+                record["asked"] >= FACTS_GIVE_UP
+                and not record["usable"]
+                and DBOS.patch(FACTS_STOP_PATCH)
+            ):
+                answers.append("")  # what a refused ask leaves: no fact
+                continue
             if record["asked"] and not record["usable"]:
                 question = replace(question, extra={**question.extra, "attempts": 1})
         answers.append(ask(question))
