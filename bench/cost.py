@@ -62,6 +62,7 @@ def measure(home: Path, book: str, write_args: list[str]) -> dict[str, Any]:
         "requests_per_1k_words": cost["requests_per_1k_words"],
         "tokens_per_1k_words": cost["tokens_per_1k_words"],
         "refused_share": cost["refused_share"],
+        "refused_requests_share": cost["refused_requests_share"],
         "seconds_per_1k_words": round(1000 * seconds / words, 1) if words else None,
         "seconds": round(seconds, 1),
     }
@@ -120,6 +121,9 @@ def main() -> None:
                     round(1000 * sum(r["requests"] for r in rows) / words, 1) if words else None
                 ),
                 "mean_refused_share": round(statistics.mean(r["refused_share"] for r in rows), 3),
+                "mean_refused_requests_share": round(
+                    statistics.mean(r["refused_requests_share"] for r in rows), 3
+                ),
                 "mean_length_score": (
                     round(statistics.mean(r["length_score"] for r in done), 1) if done else None
                 ),

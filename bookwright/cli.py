@@ -695,7 +695,8 @@ def _print_cost(cost: Cost) -> None:
     out.print(
         f"per 1,000 words: {cost.requests_per_1k_words:g} requests, "
         f"{cost.tokens_per_1k_words:g} tokens ({cost.prompt_tokens_per_1k_words:g} prompt, "
-        f"{cost.completion_tokens_per_1k_words:g} completion) · of the tokens: refused "
+        f"{cost.completion_tokens_per_1k_words:g} completion) · refused: "
+        f"{100 * cost.refused_requests_share:.0f}% of the requests · of the tokens: refused "
         f"answers {100 * cost.refused_share:.0f}%, retries {100 * cost.retry_share:.0f}%, "
         f"{roles}",
         highlight=False,

@@ -34,6 +34,7 @@ def test_cost_per_word_and_the_shares_of_the_tokens() -> None:
     assert cost.completion_tokens_per_1k_words == 800.0
     assert cost.tokens_per_1k_words == 5000.0
     assert cost.refused_share == round(800 / 2500, 3)  # invalid_output and empty
+    assert cost.refused_requests_share == round(2 / 6, 3)
     assert cost.retry_share == round(500 / 2500, 3)
     assert cost.role_share == {"editor": 0.2, "judge": 0.08, "planner": 0.16, "writer": 0.56}
 

@@ -98,6 +98,11 @@ def cost_of(requests: list[dict[str, Any]], words: int) -> Cost:
         completion_tokens_per_1k_words=per_1k(sum(r["completion_tokens"] or 0 for r in requests)),
         tokens_per_1k_words=per_1k(total),
         refused_share=share(sum(tokens(r) for r in requests if r["error_class"] in REFUSED)),
+        refused_requests_share=(
+            round(sum(r["error_class"] in REFUSED for r in requests) / len(requests), 3)
+            if requests
+            else 0.0
+        ),
         retry_share=share(sum(tokens(r) for r in requests if r.get("retry_level"))),
         role_share={role: share(n) for role, n in sorted(roles.items())},
     )

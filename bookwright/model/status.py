@@ -61,6 +61,7 @@ class Cost(BaseModel):
     # Shares of all tokens (0-1): answers the checks refused (re-asked), retries of the
     # quality loop, and each role (planner, writer, editor, judge).
     refused_share: float = 0.0
+    refused_requests_share: float = 0.0  # of the requests (not tokens): answers refused
     retry_share: float = 0.0
     role_share: dict[str, float] = {}
 

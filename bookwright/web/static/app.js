@@ -377,6 +377,7 @@ function costLine(cost) {
   const pct = (x) => `${Math.round(100 * x)}%`;
   const roles = Object.entries(cost.role_share).map(([k, v]) => `${k} ${pct(v)}`).join(", ");
   return `per 1,000 words: ${cost.requests_per_1k_words} requests, ` +
-    `${cost.tokens_per_1k_words} tokens · of the tokens: refused answers ` +
+    `${cost.tokens_per_1k_words} tokens · refused: ${pct(cost.refused_requests_share)} of ` +
+    `the requests · of the tokens: refused answers ` +
     `${pct(cost.refused_share)}, retries ${pct(cost.retry_share)}, ${roles}`;
 }
