@@ -8,6 +8,7 @@ person: a resume, an approval. Nothing here knows which job (novel, sources, ...
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
 from dbos import DBOS
@@ -140,6 +141,12 @@ def make_ask(
             mark_request_step(last_request[0], "invalid_output", reason)
 
     def ask(question: Ask) -> str:
+        # A job that changed an ask's attempts names the old count and a DBOS.patch: a
+        # book recorded before the change replays its attempts as they were.
+        if (were := question.extra.get("attempts_were")) is not None and not DBOS.patch(
+            str(were[1])
+        ):
+            question = replace(question, extra={**question.extra, "attempts": int(were[0])})
         first = 0
         while True:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bookwright.jobs.novel.cast import NAME_ATTEMPTS, NAME_ATTEMPTS_WERE
 from bookwright.jobs.novel.plan import book_vars
 from bookwright.model import (
     BookSpec,
@@ -50,7 +51,7 @@ def make_outline(spec: BookSpec, plan: StoryPlan, cast: Cast, ask: AskFn) -> Out
                 24,
                 avoid=(plan.title, *(c.title for c in chapters)),
                 chapter=number,
-                extra={"attempts": 12},
+                extra={"attempts": NAME_ATTEMPTS, "attempts_were": NAME_ATTEMPTS_WERE},
             )
         )
         chapters.append(
