@@ -122,13 +122,13 @@ def test_a_value_changed_within_its_chapter_keeps_the_later_one() -> None:
 
 
 @pytest.mark.parametrize(
-    ("answers_facts", "expected"), [(True, [1, 1, 1, 1]), (False, [3, 1, 0, 0])]
+    ("answers_facts", "expected"), [(True, [1, 1, 1, 1]), (False, [2, 1, 0, 0])]
 )
 def test_a_model_that_never_gives_facts_is_asked_less_then_not_at_all(
     tmp_path: Path, answers_facts: bool, expected: list[int]
 ) -> None:
     """A model that gives facts is asked once a scene (each answer usable); one that gives
-    none gets three tries at the book's first scene, one at the next, then no more."""
+    none gets two tries at the book's first scene, one at the next, then no more."""
 
     def reply(prompt: str) -> str:
         if "List the facts this scene states" in prompt and not answers_facts:
