@@ -57,6 +57,12 @@ def measure(home: Path, book: str, write_args: list[str]) -> dict[str, Any]:
         "words": words,
         "target_words": targets,
         "length_score": round(length_score(targets, words), 1) if targets else None,
+        # the bar is per chapter: none under 80
+        "chapter_length_scores": [
+            round(length_score(c["target_words"], c["word_count"]), 1)
+            for c in report["chapters"]
+            if c["target_words"]
+        ],
         "requests": report["llm"]["requests_sent"],
         "tokens": report["llm"]["prompt_tokens"] + report["llm"]["completion_tokens"],
         "requests_per_1k_words": cost["requests_per_1k_words"],
@@ -126,6 +132,9 @@ def main() -> None:
                 ),
                 "mean_length_score": (
                     round(statistics.mean(r["length_score"] for r in done), 1) if done else None
+                ),
+                "min_chapter_length_score": min(
+                    (s for r in done for s in r["chapter_length_scores"]), default=None
                 ),
                 "rows": rows,
             }
