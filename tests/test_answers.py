@@ -277,3 +277,50 @@ def test_a_line_that_introduces_the_answer_is_dropped_and_the_story_kept(preambl
     question = ask("prose")
     assert accept(question, f"{preamble}\n\n{story}", "stop") == (story, None)
     assert accept(question, f"I'll make sure the story reads well.\n\n{story}", "stop")[0] is None
+
+
+SCENE = [
+    "Mara climbed the stair with the lamp before the light failed.",
+    "Rain hammered the glass while the harbour bell rang twice below.",
+    "Somewhere a gull cried over the black water near the reef.",
+    "She counted the ships in the ledger and folded the old chart.",
+    "The wick hissed when she trimmed it with her cold fingers.",
+    "Down in the cove a small boat knocked against the slipway.",
+    "Tobias had promised to row out before dusk, and he had not.",
+    "Wind pulled at the door until the iron latch gave a groan.",
+    "She set the kettle on the stove and listened for an engine.",
+    "Fog rolled in from the east, thick as wet wool on the rocks.",
+    "The bottle lay on the table where she had left it that morning.",
+    "Its message named tonight, the third night, and a ship called Wren.",
+    "Mara read the words again, slower, as if they might change.",
+    "Her father had kept this tower for forty years without a wreck.",
+    "Now the beam swept the sea and found nothing but grey waves.",
+    "At nine she heard it: a horn, low and far, to the north.",
+    "She pulled on her boots and her father's oilskin coat.",
+    "The rope ladder swung as she went down toward the landing.",
+    "Every step on the wet stone felt like a question without answer.",
+    "By the time she reached the boat, the horn had stopped entirely.",
+]
+
+
+def test_an_edit_that_leaves_out_most_of_the_scene_is_refused() -> None:
+    draft = " ".join(SCENE)
+    whole = len(draft.split())
+    edit = Ask(
+        "edit",
+        "editor",
+        "edit_scene.j2",
+        {"draft": draft},
+        "prose",
+        400,
+        target_words=250,
+        fallback=draft,
+        extra={"keep_length": True},
+    )
+    short = " ".join(SCENE[:6])  # under a third of the draft
+    value, reason = accept(edit, short, "stop")
+    assert value is None and reason and f"about {whole} words" in reason
+    kept = " ".join(SCENE[:14])  # 0.7 of it
+    assert accept(edit, kept, "stop")[0] is not None
+    free = Ask("edit", "editor", "edit_scene.j2", {"draft": draft}, "prose", 400, target_words=250)
+    assert accept(free, short, "stop")[0] is not None  # a book recorded before: unchanged

@@ -19,6 +19,7 @@ from bookwright.stages.stand_ins import suggested_names
 
 DEFAULT_ATTEMPTS = 10
 NEW_NAME = "Give this character a new first and last name."
+EDIT_KEEPS = 0.6  # of the draft's words (up to the target) that an edit must keep
 # request (system, prompt, max_tokens, temperature, seed) -> (text, finish_reason)
 Send = Callable[[dict[str, Any]], tuple[str, str | None]]
 
@@ -391,6 +392,10 @@ def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, s
         return None, "Write prose, not JSON."
     if _META.search(text):
         return None, "Write the story itself, not comments about the changes."
+    if ask.extra.get("keep_length"):
+        whole = min(len(str(ask.variables.get("draft", "")).split()), ask.target_words)
+        if words < EDIT_KEEPS * whole:
+            return None, f"Keep the whole scene, about {whole} words; leave none of it out."
     keep = float(ask.extra.get("keep_words", 0))
     if keep and word_similarity(text, str(ask.variables.get("draft", ""))) < keep:
         return None, "Keep the passage's own sentences; change only what the notes ask."

@@ -56,6 +56,7 @@ SEED_STRIDE = 1000  # each attempt samples anew: seed + attempt * stride
 
 
 FACTS_PATCH = "facts-by-record"  # DBOS.patch: runs before it asked each scene three times
+EDIT_LENGTH_PATCH = "edit-keeps-length"  # DBOS.patch: runs before took an edit of any length
 FACTS_STOP_PATCH = "facts-give-up"  # DBOS.patch: runs before it asked every scene
 FACTS_GIVE_UP = 2  # scenes whose facts a model never gave before it is no longer asked
 
@@ -444,7 +445,8 @@ def _edit_scene(
 ) -> str:
     """The edited scene; an edit that runs long is trimmed at a paragraph end like the
     draft (code, not a step)."""
-    edited = edit_scene(spec, variables, text, ask, entry.number, scene, notes)
+    keep_length = DBOS.patch(EDIT_LENGTH_PATCH)
+    edited = edit_scene(spec, variables, text, ask, entry.number, scene, notes, keep_length)
     return trim_to_paragraph(edited, spec.words_per_scene)
 
 
