@@ -7,8 +7,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.conftest import SMALL, Workspace
-from tests.scripted_server import ScriptedServer
+import pytest
+from dbos import DBOS
+
+from bookwright.engine.books import Books
+from bookwright.engine.runner import run_book
+from bookwright.model import BookSpec
+from bookwright.settings import Settings
+from bookwright.stages.answers import accept
+from bookwright.stages.asks import Ask
+from tests.conftest import SCRIPTED_SPEC, SMALL, Workspace
+from tests.scripted_model import scripted_model
+from tests.scripted_server import ScriptedServer, answer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "halted-4b21b94" / "home"
 
@@ -42,3 +52,35 @@ def text(ws: Workspace, path: Path) -> str:
     done = ws.run("export", "halted", "-o", str(path))
     assert done.code == 0, done.err
     return path.read_text(encoding="utf-8")
+
+
+def test_a_check_changed_under_a_halted_book_does_not_change_its_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks' verdicts are recorded: a book halted under one version of the checks
+    resumes under a stricter one (here, every name refused) with the answers it got."""
+    settings = Settings(home=tmp_path / "home")
+    spec = {**SCRIPTED_SPEC, "model": "fn:x", "judge": False, "pause_at": ["outline"]}
+    with scripted_model(answer):
+        Books(settings).create(BookSpec.model_validate(spec), "b")
+        try:
+            assert run_book(settings, "b").status.value == "halted"
+        finally:
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+        cast = Books(settings).store.get_artifact("b", "characters")
+        assert cast is not None
+
+        def no_names(question: Ask, text: str, finish: str | None) -> tuple[str | None, str | None]:
+            if question.kind == "name":
+                return None, "No name passes today."
+            return accept(question, text, finish)
+
+        monkeypatch.setattr("bookwright.engine.steps.accept", no_names)
+        monkeypatch.setattr("bookwright.engine.asking.accept", no_names)
+        try:
+            report = run_book(settings, "b", approve=True)
+        finally:
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+    assert report.status.value == "completed", report.error
+    assert report.warnings == []  # no name was asked again, none became a stand-in
+    assert Books(settings).store.get_artifact("b", "characters") == cast

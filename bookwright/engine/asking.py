@@ -19,6 +19,7 @@ from bookwright.engine.steps import (
     book_state_step,
     llm_step,
     mark_request_step,
+    verdict_step,
     warning_step,
 )
 from bookwright.errors import (
@@ -30,7 +31,7 @@ from bookwright.errors import (
 )
 from bookwright.model import Stage
 from bookwright.stages import Ask, AskFn
-from bookwright.stages.answers import ask_until_valid
+from bookwright.stages.answers import accept, ask_until_valid
 from bookwright.stages.stand_ins import STAND_IN_KINDS, stand_in
 
 
@@ -49,6 +50,9 @@ RESUME_TOPIC = "resume"
 NOT_WAITING: dict[str, Any] = {"waiting_for": None, "waiting_workflow": None, "wait_token": None}
 WAIT_S = 3600.0
 KEEP_GOING_PATCH = "keep-best-answer"  # DBOS.patch: runs before it halted here instead
+# DBOS.patch: runs before it checked answers in workflow code, so a change to a check
+# changed what their replay did (a refusal turned into an answer skips the steps after).
+VERDICT_PATCH = "recorded-verdicts"
 MAX_CONTINUATIONS = 2  # a constant, not a setting: the step sequence must replay identically
 
 
@@ -147,6 +151,14 @@ def make_ask(
             str(were[1])
         ):
             question = replace(question, extra={**question.extra, "attempts": int(were[0])})
+        recorded = DBOS.patch(VERDICT_PATCH)
+
+        def check(asked: Ask, text: str, finish: str | None) -> tuple[str | None, str | None]:
+            if not recorded:
+                return accept(asked, text, finish)
+            verdict = verdict_step(asked, text, finish)
+            return verdict["value"], verdict["reason"]
+
         first = 0
         while True:
             try:
@@ -157,6 +169,7 @@ def make_ask(
                     seed=spec.seed,
                     first_attempt=first,
                     on_invalid=invalid,
+                    check=check,
                 )
             except InvalidOutputError as error:
                 # A run recorded before this existed has its wait at this point, and

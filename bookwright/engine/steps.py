@@ -17,6 +17,8 @@ from bookwright.llm import CompletionRequest
 from bookwright.llm.registry import parse_model
 from bookwright.llm.resilient import call_with_fallback
 from bookwright.llm.usage import cost_usd, estimate_tokens
+from bookwright.stages.answers import accept
+from bookwright.stages.asks import Ask
 from bookwright.store import disk
 from bookwright.store.rate_limits import take_slot
 
@@ -91,6 +93,14 @@ def _check_budget(book_id: str, model: str, request: dict[str, Any]) -> None:
                 f"budget; the next call to {model} may cost ${cost:.4f}",
                 f"Raise the budget: `bookwright resume {book_id} --budget-usd N`",
             )
+
+
+@DBOS.step(name="verdict")
+def verdict_step(question: Ask, text: str, finish_reason: str | None) -> dict[str, str | None]:
+    """The answer's value, or why the checks refused it. Recorded: a book written before a
+    check changed replays the verdicts it got, so the change cannot alter its steps."""
+    value, reason = accept(question, text, finish_reason)
+    return {"value": value, "reason": reason}
 
 
 @DBOS.step(name="mark_request")

@@ -32,12 +32,14 @@ def ask_until_valid(
     seed: int,
     first_attempt: int = 0,
     on_invalid: Callable[[str, str], None] | None = None,
+    check: Callable[[Ask, str, str | None], tuple[str | None, str | None]] | None = None,
 ) -> str:
     """Ask, check the answer, and re-ask with the reason until it is usable.
 
     A re-ask changes the prompt (it carries the reason) and the seeded sampling, so a
     deterministic model still gets a chance at a different answer. When every attempt
-    fails, the fallback (if any) is returned, else InvalidOutputError is raised.
+    fails, the fallback (if any) is returned, else InvalidOutputError is raised. `check`
+    stands in for `accept` (a durable workflow records its verdicts).
     """
     limit = int(question.extra.get("attempts", DEFAULT_ATTEMPTS))
     reason, text = None, ""
@@ -54,7 +56,7 @@ def ask_until_valid(
             "seed": seed + attempt,
         }
         text, finish_reason = send(request)
-        value, reason = accept(question, text, finish_reason)
+        value, reason = (check or accept)(question, text, finish_reason)
         if value is not None:
             return value
         if on_invalid is not None and reason:
