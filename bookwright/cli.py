@@ -1006,9 +1006,14 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    code = run()
-    if _ENGINE_RAN:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    code = EXIT_FAILED
+    try:
+        code = run()
+    finally:
+        if _ENGINE_RAN:  # whatever happens on the way out (a closed pipe, a late Ctrl+C)
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
     sys.exit(code)

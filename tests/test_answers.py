@@ -324,3 +324,16 @@ def test_an_edit_that_leaves_out_most_of_the_scene_is_refused() -> None:
     assert accept(edit, kept, "stop")[0] is not None
     free = Ask("edit", "editor", "edit_scene.j2", {"draft": draft}, "prose", 400, target_words=250)
     assert accept(free, short, "stop")[0] is not None  # a book recorded before: unchanged
+
+
+@pytest.mark.parametrize(
+    "first", ["I have only one thing to tell you:", "Mara thought, I can still leave:"]
+)
+def test_a_narrators_first_line_is_story_not_preamble(first: str) -> None:
+    story = " ".join(SCENE[:8])
+    assert accept(ask("prose"), f"{first}\n\n{story}", "stop") == (f"{first}\n\n{story}", None)
+
+
+@pytest.mark.parametrize("name", ["Tom Street", "Mara New", "Newton Hale"])
+def test_surnames_that_are_also_words_are_names(name: str) -> None:
+    assert accept(ask("name"), f"Her name is {name}.", "stop") == (name, None)

@@ -174,9 +174,7 @@ NOT_NAME_WORDS = {
     "Keeper",
     # places a small model gives for a person ("Lena has worked the streets of New York
     # City"): never part of a name
-    "New",
     "City",
-    "Street",
     "Avenue",
     "County",
     "Kingdom",
@@ -371,8 +369,14 @@ _ASSISTANT = re.compile(
     r"your (?:writing|request)|let me know)",
     re.I,
 )
+# A first line that introduces the answer: "Here is ...:", "Sure:", or talk about the
+# task ("I'll rephrase it to:"); not a narrator's first-person line ("I have one thing
+# to tell you:").
 _PREAMBLE = re.compile(
-    r"^\s*(Here is|Here's|Sure|Certainly)\b|\bhere(?: is|'s)\b|" + _ASSISTANT.pattern, re.I
+    r"^\s*(Here is|Here's|Sure|Certainly)\b|\bhere(?: is|'s)\b|\bI(?:'ll| will| have| am going"
+    r" to|'m going to)\s+(?:\w+\s+){0,3}(?:rephrase|rewrite|rewritten|revise|revised|edit|"
+    r"edited|preserve|keep the)\b",
+    re.I,
 )
 _NOTE_LINE = re.compile(
     r"^\s*[*_]*(summary|synopsis|notes?|author'?s note|outline|the end|end of (the )?scene)"

@@ -576,7 +576,9 @@ def _extract_facts(
                 answers.append("")  # what a refused ask leaves: no fact
                 continue
             if record["asked"] and not record["usable"]:
-                question = replace(question, extra={**question.extra, "attempts": 1})
+                # One try, as recorded books had it: their count is not the one it replaced.
+                extra = {k: v for k, v in question.extra.items() if k != "attempts_were"}
+                question = replace(question, extra={**extra, "attempts": 1})
         answers.append(ask(question))
     facts = facts_from(answers, texts, number, names)
     save_artifact_step(
