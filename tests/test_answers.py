@@ -337,3 +337,15 @@ def test_a_narrators_first_line_is_story_not_preamble(first: str) -> None:
 @pytest.mark.parametrize("name", ["Tom Street", "Mara New", "Newton Hale"])
 def test_surnames_that_are_also_words_are_names(name: str) -> None:
     assert accept(ask("name"), f"Her name is {name}.", "stop") == (name, None)
+
+
+def test_attempts_set_on_an_ask_are_its_attempts_for_recorded_books_too() -> None:
+    """`attempts_were` tells the engine what count a job's default replaced (recorded books
+    replay the old one); a count set afterwards, as the story bible's one try, is neither."""
+    question = Ask(
+        "bible.1.2", "planner", "extract_facts.j2", {}, "lines", 160,
+        extra={"lines": "facts", "attempts": 2, "attempts_were": (3, "facts-in-two")},
+    )  # fmt: skip
+    once = question.with_attempts(1)
+    assert once.extra == {"lines": "facts", "attempts": 1}
+    assert question.extra["attempts_were"] == (3, "facts-in-two")  # the ask itself unchanged

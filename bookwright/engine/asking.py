@@ -8,7 +8,6 @@ person: a resume, an approval. Nothing here knows which job (novel, sources, ...
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Protocol
 
 from dbos import DBOS
@@ -150,7 +149,7 @@ def make_ask(
         if (were := question.extra.get("attempts_were")) is not None and not DBOS.patch(
             str(were[1])
         ):
-            question = replace(question, extra={**question.extra, "attempts": int(were[0])})
+            question = question.with_attempts(int(were[0]))
         recorded = DBOS.patch(VERDICT_PATCH)
 
         def check(asked: Ask, text: str, finish: str | None) -> tuple[str | None, str | None]:

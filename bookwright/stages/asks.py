@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bookwright.stages.prompts import render
@@ -38,6 +38,12 @@ class Ask:
         if retry_reason:
             user += "\n\n" + render("retry.j2", {"reason": retry_reason})
         return system, user
+
+    def with_attempts(self, attempts: int) -> Ask:
+        """This ask with `attempts` tries, recorded books included: a count set here is not
+        the one `attempts_were` (old count, DBOS.patch) says the job's default replaced."""
+        extra = {k: v for k, v in self.extra.items() if k != "attempts_were"}
+        return replace(self, extra={**extra, "attempts": attempts})
 
 
 AskFn = Callable[[Ask], str]

@@ -28,11 +28,17 @@ TITLE_WORDS = (
 STAND_IN_KINDS = ("name", "place", "title")
 
 
+def _faker(seed: int, key: str) -> Faker:
+    """Faker's lists, seeded by the book's seed and `key`: the same book draws the same."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed * 7919 + zlib.crc32(key.encode()))
+    return fake
+
+
 def suggested_names(ask: Ask, seed: int, attempt: int) -> list[str]:
     """Two first-and-last names none of `ask.avoid` takes or shares a word with, seeded by
     the book, the field and the attempt: what a retry offers a model that gave no name."""
-    fake = Faker("en_US")
-    fake.seed_instance(seed * 7919 + zlib.crc32(f"{ask.label}#{attempt}".encode()))
+    fake = _faker(seed, f"{ask.label}#{attempt}")
     taken = {w.casefold() for name in ask.avoid for w in name.split()}
     names: list[str] = []
     while len(names) < 2:
@@ -46,8 +52,7 @@ def suggested_names(ask: Ask, seed: int, attempt: int) -> list[str]:
 
 def stand_in(ask: Ask, seed: int) -> str:
     """A deterministic name, place or title for `ask` that none of `ask.avoid` takes."""
-    fake = Faker("en_US")
-    fake.seed_instance(seed * 7919 + zlib.crc32(ask.label.encode()))
+    fake = _faker(seed, ask.label)
     taken = {a.casefold() for a in ask.avoid}
     value = ""
     for _ in range(100):

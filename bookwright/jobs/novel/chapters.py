@@ -9,7 +9,6 @@ maximum. What a level does not redo is kept from the store, never regenerated.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from dbos import DBOS
@@ -576,9 +575,7 @@ def _extract_facts(
                 answers.append("")  # what a refused ask leaves: no fact
                 continue
             if record["asked"] and not record["usable"]:
-                # One try, as recorded books had it: their count is not the one it replaced.
-                extra = {k: v for k, v in question.extra.items() if k != "attempts_were"}
-                question = replace(question, extra={**extra, "attempts": 1})
+                question = question.with_attempts(1)
         answers.append(ask(question))
     facts = facts_from(answers, texts, number, names)
     save_artifact_step(
