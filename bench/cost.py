@@ -79,10 +79,11 @@ def main() -> None:
     parser.add_argument("--premises", type=int, default=len(PREMISES))
     parser.add_argument("--words-per-scene", type=int, default=100)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--home", type=Path, help="keep the books here (default: a temp dir)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
+        home = args.home or Path(tmp) / "home"
         books = [
             (
                 f"cost-{i}",

@@ -49,6 +49,13 @@ class EmbeddedSettings(BaseModel):
     repeat_penalty: float = Field(
         default=1.05, ge=1, description="Penalty on recently used tokens in prose; 1 is none."
     )
+    name_lists: bool = Field(
+        default=True,
+        description=(
+            "Names are picked by the model from seeded lists of first and last names (a "
+            "grammar): the 135M model invents none. Turn off for a bigger GGUF."
+        ),
+    )
 
 
 Role = Literal["planner", "writer", "editor", "judge"]

@@ -349,3 +349,20 @@ def test_attempts_set_on_an_ask_are_its_attempts_for_recorded_books_too() -> Non
     once = question.with_attempts(1)
     assert once.extra == {"lines": "facts", "attempts": 1}
     assert question.extra["attempts_were"] == (3, "facts-in-two")  # the ask itself unchanged
+
+
+@pytest.mark.parametrize(
+    ("recorded_under", "count"),
+    [({"facts-in-one", "facts-in-two"}, None), ({"facts-in-two"}, 2), (set(), 3)],
+)
+def test_a_count_changed_twice_replays_the_count_a_book_was_recorded_with(
+    monkeypatch: pytest.MonkeyPatch, recorded_under: set[str], count: int | None
+) -> None:
+    """A new book (every patch) asks today's count; a book recorded between the two
+    changes asks two; one recorded before both, three."""
+    from bookwright.engine import asking
+
+    monkeypatch.setattr(asking.DBOS, "patch", lambda name: name in recorded_under)
+    were = ((2, "facts-in-one"), (3, "facts-in-two"))
+    assert asking.recorded_attempts(were) == count
+    assert asking.recorded_attempts((10, "edits-in-four")) == 10  # one change, not recorded

@@ -45,3 +45,18 @@ def test_dry_off_sends_no_dry_fields() -> None:
 
     sampling = prose_sampling(EmbeddedSettings(dry_multiplier=0, repeat_penalty=1.0))
     assert sampling == {"repeat_penalty": 1.0, "repeat_last_n": 128}
+
+
+def test_a_name_grammar_reaches_the_local_model_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    named = CompletionRequest(**{**REQUEST.as_dict(), "grammar": 'root ::= "Ann Lee"'})
+    with ScriptedServer() as server:
+        url = server.base_url.removesuffix("/v1")
+        monkeypatch.setattr(EmbeddedServer, "endpoint", classmethod(lambda cls, s: (url, "k")))
+        providers = {"scripted": ProviderSettings(base_url=server.base_url)}
+        LLMClient(Settings(providers=providers)).complete("local", named, {"role": "planner"})
+        LLMClient(Settings(providers=providers)).complete("scripted:m", named, {"role": "planner"})
+        off = Settings(embedded=EmbeddedSettings(name_lists=False), providers=providers)
+        LLMClient(off).complete("local", named, {"role": "planner"})
+        local, remote, turned_off = server.bodies
+    assert local["grammar"] == 'root ::= "Ann Lee"'
+    assert "grammar" not in remote and "grammar" not in turned_off

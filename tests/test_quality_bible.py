@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bookwright.engine.books import Books
 from bookwright.engine.runner import run_book
+from bookwright.jobs.novel.chapters import facts_due
 from bookwright.model import BookSpec, SceneList, ScenePlan
 from bookwright.model.quality import Fact, StoryBible
 from bookwright.quality.bible import fact_asks, facts_from, parse_facts
@@ -122,13 +123,13 @@ def test_a_value_changed_within_its_chapter_keeps_the_later_one() -> None:
 
 
 @pytest.mark.parametrize(
-    ("answers_facts", "expected"), [(True, [1, 1, 1, 1]), (False, [2, 1, 0, 0])]
+    ("answers_facts", "expected"), [(True, [1, 1, 1, 1]), (False, [1, 0, 1, 0])]
 )
-def test_a_model_that_never_gives_facts_is_asked_less_then_not_at_all(
+def test_a_model_that_never_gives_facts_is_asked_less_and_less_often(
     tmp_path: Path, answers_facts: bool, expected: list[int]
 ) -> None:
     """A model that gives facts is asked once a scene (each answer usable); one that gives
-    none gets two tries at the book's first scene, one at the next, then no more."""
+    none gets one try at the book's first scene, then one after a gap of 2 scenes."""
 
     def reply(prompt: str) -> str:
         if "List the facts this scene states" in prompt and not answers_facts:
@@ -145,3 +146,15 @@ def test_a_model_that_never_gives_facts_is_asked_less_then_not_at_all(
             DBOS.destroy()
     asked = Counter(r["field"] for r in Books(settings).store.requests("b", field_prefix="bible."))
     assert [asked[f"bible.{c}.{s}"] for c in (1, 2) for s in (1, 2)] == expected
+
+
+def test_the_gap_between_asks_of_a_model_without_facts_doubles() -> None:
+    def due(asked: int, last: tuple[int, int], now: tuple[int, int], usable: int = 0) -> bool:
+        record = {"asked": asked, "usable": usable, "last": list(last)}
+        return facts_due(record, now[0], now[1], per_chapter=4)
+
+    assert due(0, (0, 0), (1, 1))  # never asked
+    assert not due(1, (1, 1), (1, 2)) and due(1, (1, 1), (1, 3))  # a gap of 2 scenes
+    assert not due(2, (1, 3), (2, 2)) and due(2, (1, 3), (2, 3))  # then 4
+    assert not due(3, (2, 3), (4, 2)) and due(3, (2, 3), (4, 3))  # then 8
+    assert due(3, (2, 3), (2, 4), usable=1)  # a model that gave facts once: every scene

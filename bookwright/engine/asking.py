@@ -146,10 +146,9 @@ def make_ask(
     def ask(question: Ask) -> str:
         # A job that changed an ask's attempts names the old count and a DBOS.patch: a
         # book recorded before the change replays its attempts as they were.
-        if (were := question.extra.get("attempts_were")) is not None and not DBOS.patch(
-            str(were[1])
-        ):
-            question = question.with_attempts(int(were[0]))
+        were = question.extra.get("attempts_were")
+        if were is not None and (count := recorded_attempts(were)) is not None:
+            question = question.with_attempts(count)
         recorded = DBOS.patch(VERDICT_PATCH)
 
         def check(asked: Ask, text: str, finish: str | None) -> tuple[str | None, str | None]:
@@ -179,6 +178,19 @@ def make_ask(
                 first = error.attempts  # a resume tries new samples, not the same ones again
 
     return ask
+
+
+def recorded_attempts(were: Any) -> int | None:
+    """The attempts a book recorded before an ask's count changed, or None for the count
+    of today. `were` is (old count, DBOS.patch) or, for a count changed more than once,
+    those pairs newest first: ((2, "facts-in-one"), (3, "facts-in-two"))."""
+    changes = [were] if isinstance(were[0], int) else list(were)
+    count = None
+    for old, patch in changes:
+        if DBOS.patch(str(patch)):
+            return count
+        count = int(old)
+    return count
 
 
 def keep_going(

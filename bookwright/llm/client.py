@@ -50,6 +50,9 @@ class CompletionRequest:
     temperature: float
     seed: int
     partial: str = ""  # a truncated answer to continue: sent back as the model's own turn
+    # A GBNF grammar the answer must follow (a name from lists): only the embedded model
+    # takes one, when `embedded.name_lists` is on; other providers get the prompt alone.
+    grammar: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,6 +166,8 @@ class LLMClient:
             model_settings["extra_body"] = {"cache_prompt": False}
             if (tags or {}).get("role") in PROSE_ROLES:
                 model_settings["extra_body"].update(prose_sampling(self.settings.embedded))
+            if request.grammar and self.settings.embedded.name_lists:
+                model_settings["extra_body"]["grammar"] = request.grammar
         request_id = None
         if self.recorder is not None:
             request_id = self.recorder.request_started(

@@ -130,12 +130,13 @@ def fact_asks(
             fallback="",  # a scene may state no fact a small model can put in a line
             chapter=chapter,
             scene=plan.number,
-            # Two tries: a model that can write the lines does at the first (books recorded
-            # before this asked three times, and replay so).
+            # One try: a model that can write the lines does at the first, and a scene
+            # without facts costs nothing else (books recorded before asked two or three
+            # times, and replay so).
             extra={
                 "lines": "facts",
-                "attempts": 2,
-                "attempts_were": (3, "facts-in-two"),
+                "attempts": 1,
+                "attempts_were": ((2, "facts-in-one"), (3, "facts-in-two")),
                 "format_hint": FORMAT_HINT,
             },
         )

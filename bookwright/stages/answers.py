@@ -15,7 +15,7 @@ from bookwright.errors import InvalidOutputError
 from bookwright.model.text import looks_like_json
 from bookwright.quality.readers import accept_lines
 from bookwright.stages.asks import Ask
-from bookwright.stages.stand_ins import suggested_names
+from bookwright.stages.stand_ins import name_grammar, suggested_names
 
 DEFAULT_ATTEMPTS = 10
 NEW_NAME = "Give this character a new first and last name."
@@ -55,6 +55,8 @@ def ask_until_valid(
             "temperature": temperature if attempt == 0 else max(temperature, 0.8),
             "seed": seed + attempt,
         }
+        if question.kind == "name":
+            request["grammar"] = name_grammar(question, seed, NOT_NAME_WORDS)
         text, finish_reason = send(request)
         value, reason = (check or accept)(question, text, finish_reason)
         if value is not None:

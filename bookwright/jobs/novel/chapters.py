@@ -58,6 +58,10 @@ FACTS_PATCH = "facts-by-record"  # DBOS.patch: runs before it asked each scene t
 EDIT_LENGTH_PATCH = "edit-keeps-length"  # DBOS.patch: runs before took an edit of any length
 FACTS_STOP_PATCH = "facts-give-up"  # DBOS.patch: runs before it asked every scene
 FACTS_GIVE_UP = 2  # scenes whose facts a model never gave before it is no longer asked
+# DBOS.patch: runs before it stopped asking after two scenes without facts. Now a model
+# that has given none is asked again after 2, 4, 8, ... scenes: a weak one costs a few
+# refusals a book, a strong one that missed once gets the bible back.
+FACTS_BACKOFF_PATCH = "facts-backoff"
 
 
 @DBOS.step(name="quality_settings")
@@ -79,16 +83,28 @@ def bible_step(book_id: str, before_chapter: int) -> list[dict[str, Any]]:
 
 
 @DBOS.step(name="facts_record")
-def facts_record_step(book_id: str) -> dict[str, int]:
+def facts_record_step(book_id: str) -> dict[str, Any]:
     """How the model has done at the story bible's asks in this book so far: the scenes
     asked, and those it answered usably (recorded, so a replay decides the same)."""
     asked: set[str] = set()
     usable: set[str] = set()
+    last: list[int] = []
     for request in runtime().store.requests(book_id, field_prefix="bible."):
         asked.add(request["field"])
+        last = [request["chapter"] or 0, request["scene"] or 0]
         if request.get("outcome") == "ok" and not request.get("error_class"):
             usable.add(request["field"])
-    return {"asked": len(asked), "usable": len(usable)}
+    return {"asked": len(asked), "usable": len(usable), "last": last}
+
+
+def facts_due(record: dict[str, Any], chapter: int, scene: int, per_chapter: int) -> bool:
+    """Whether a scene's facts are asked for: always of a model that has given some (or
+    has not been asked), else after a gap of 2, 4, 8, ... scenes since the last ask."""
+    if record["usable"] or not record["asked"] or not record.get("last"):
+        return True
+    last_chapter, last_scene = record["last"]
+    gap = (chapter - last_chapter) * per_chapter + scene - last_scene
+    return gap >= 2 ** record["asked"]
 
 
 @DBOS.step(name="scene_context")
@@ -564,10 +580,14 @@ def _extract_facts(
     for question in fact_asks(number, scenes, texts, names):
         # A model that has answered none of the bible's asks of this book so far is asked
         # once per scene, not three times: its refusals cost more than the facts it gives;
-        # once it has answered none for two scenes, it is not asked again in this book.
+        # and only after a growing gap of scenes (`facts_due`).
         if DBOS.patch(FACTS_PATCH):
             record = facts_record_step(book_id)
-            if (
+            if DBOS.patch(FACTS_BACKOFF_PATCH):
+                if not facts_due(record, number, question.scene or 0, spec.scenes_per_chapter):
+                    answers.append("")  # what a refused ask leaves: no fact
+                    continue
+            elif (
                 record["asked"] >= FACTS_GIVE_UP
                 and not record["usable"]
                 and DBOS.patch(FACTS_STOP_PATCH)
