@@ -320,8 +320,11 @@ def test_an_edit_that_leaves_out_most_of_the_scene_is_refused() -> None:
     short = " ".join(SCENE[:6])  # under a third of the draft
     value, reason = accept(edit, short, "stop")
     assert value is None and reason and f"about {whole} words" in reason
-    kept = " ".join(SCENE[:14])  # 0.7 of it
-    assert accept(edit, kept, "stop")[0] is not None
+    assert len(SCENE) == 20
+    two_thirds = " ".join(SCENE[:13])  # a chapter of such scenes is under S_l 80
+    assert accept(edit, two_thirds, "stop")[0] is None
+    tightened = " ".join(SCENE[:17])  # 0.85 of it
+    assert accept(edit, tightened, "stop")[0] is not None
     free = Ask("edit", "editor", "edit_scene.j2", {"draft": draft}, "prose", 400, target_words=250)
     assert accept(free, short, "stop")[0] is not None  # a book recorded before: unchanged
 
@@ -366,3 +369,19 @@ def test_a_count_changed_twice_replays_the_count_a_book_was_recorded_with(
     were = ((2, "facts-in-one"), (3, "facts-in-two"))
     assert asking.recorded_attempts(were) == count
     assert asking.recorded_attempts((10, "edits-in-four")) == 10  # one change, not recorded
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Title: The Keeper's Warning: The Forgotten Hope", "The Forgotten Hope"),
+        ('Title: The Keeper\'s Warning: "A Tale of Fate"', "A Tale of Fate"),
+        ("The Forgotten Hope: A Tale of Fate", "The Forgotten Hope"),
+    ],
+)
+def test_a_chapter_title_after_the_books_title_is_the_chapters(text: str, expected: str) -> None:
+    """A small model puts the book's title first, then the chapter's own: the part after
+    the colon is taken; the book's title alone is still refused."""
+    chapter = ask("title", avoid=("The Keeper's Warning",))
+    assert accept(chapter, text, "stop") == (expected, None)
+    assert accept(chapter, "Title: The Keeper's Warning", "stop")[0] is None

@@ -19,7 +19,10 @@ from bookwright.stages.stand_ins import name_grammar, suggested_names
 
 DEFAULT_ATTEMPTS = 10
 NEW_NAME = "Give this character a new first and last name."
-EDIT_KEEPS = 0.6  # of the draft's words (up to the target) that an edit must keep
+# Of the draft's words (up to the target) that an edit must keep. An edit may tighten a
+# scene; at 0.6 the 135M model's edits took one in ten scenes to two thirds of its draft
+# and a chapter to S_l 71 (a chapter under 80 is below 72% of its target).
+EDIT_KEEPS = 0.8
 # request (system, prompt, max_tokens, temperature, seed) -> (text, finish_reason)
 Send = Callable[[dict[str, Any]], tuple[str, str | None]]
 
@@ -320,8 +323,13 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
             r"(?<=\w)[.!?](?:\s|$)|\s[-–—]\s" + ("|," if ask.kind == "place" else ""), value
         )[0]
         value = unquote(value).rstrip(".")
-        if ":" in value and len(value.split(":")[0].split()) >= 2:
-            value = value.split(":")[0].strip()  # the title, not the subtitle hung on it
+        head, _, tail = value.partition(":")
+        if tail.strip() and _taken(unquote(head.strip()), ask.avoid):
+            # "The Keeper's Warning: The Forgotten Hope": the book's title, then the
+            # chapter's own (seen six times in a row on the 135M model)
+            value = unquote(tail.strip())
+        elif tail and len(head.split()) >= 2:
+            value = head.strip()  # the title, not the subtitle hung on it
         words = value.split()
         limit = 12 if ask.kind == "title" else 8
         if not words:

@@ -51,17 +51,18 @@ def suggested_names(ask: Ask, seed: int, attempt: int) -> list[str]:
     return names
 
 
-LIST_LENGTH = 40  # first names and last names each: enough for the model to choose by
+LIST_LENGTH = 12  # first names and last names each: a choice, and not always the same favourite
 
 
 def name_grammar(ask: Ask, seed: int, refused: Collection[str] = ()) -> str:
-    """A GBNF grammar whose sentences are "First Last" from seeded lists of Faker's names,
-    leaving out every word of `ask.avoid` and `refused`: the model picks the name (the
-    role, the genre and the premise weigh on its choice); the lists keep it a name.
+    """A GBNF grammar whose sentences are "Her name is First Last.", the names from seeded
+    lists of Faker's, leaving out every word of `ask.avoid` and `refused`: the model picks
+    the name (the role, the genre and the premise weigh on its choice); the lists keep it
+    a name.
 
     The 135M embedded model asked freely answers with the book's title most of the time
-    (seen: 5 names in 20 asks); picking from these lists it gave 20 in 20. A grammar of
-    any two capitalised words gave gibberish ("Ayeaahahaha Iresaheaahz").
+    (`bench/names.py`: 2 names in 20 asks); picking from these lists it gave 20 in 20. A
+    grammar of any two capitalised words gave gibberish ("Ayeaahahaha Iresaheaahz").
     """
     # Keyed by the book's premise too: books on one seed (the default) get other lists,
     # or every protagonist would be the model's favourite of one list.
@@ -70,8 +71,10 @@ def name_grammar(ask: Ask, seed: int, refused: Collection[str] = ()) -> str:
     left_out |= {w.casefold() for w in refused}
     firsts = _drawn(fake.first_name, left_out)
     lasts = _drawn(fake.last_name, left_out | {f.casefold() for f in firsts})
+    # A sentence, as the prompt asks: left to start the answer, the model starts as it
+    # starts its sentences ("A baker ..."), and "A" let only names in A through.
     return (
-        'root ::= first " " last\n'
+        'root ::= ("His" | "Her") " name is " first " " last "."\n'
         f"first ::= {_alternatives(firsts)}\n"
         f"last ::= {_alternatives(lasts)}\n"
     )
