@@ -8,6 +8,7 @@ from bookwright.errors import InvalidOutputError
 from bookwright.stages.answers import (
     accept,
     ask_until_valid,
+    best_effort,
     copies_context,
     drop_copied_sentences,
     trim_to_sentence,
@@ -385,3 +386,23 @@ def test_a_chapter_title_after_the_books_title_is_the_chapters(text: str, expect
     chapter = ask("title", avoid=("The Keeper's Warning",))
     assert accept(chapter, text, "stop") == (expected, None)
     assert accept(chapter, "Title: The Keeper's Warning", "stop")[0] is None
+
+
+def test_a_phrase_three_times_in_a_paragraph_is_refused_and_kept_last() -> None:
+    """The demo's chapter 2 had "one more tale, one more tale of destiny, one more tale of
+    luck, and one more tale of the unknown": refused, and ranked below a clean answer."""
+    loop = (
+        "The keeper could only make out one more tale, one more tale of destiny, one more "
+        "tale of luck, and one more tale of the unknown. " + " ".join(SCENE[:6])
+    )
+    clean = " ".join(SCENE[:12])
+    scene = ask("prose")
+    value, reason = accept(scene, loop, "stop")
+    assert (
+        value is None and reason == "A phrase came 4 times in one paragraph; say each thing once."
+    )
+    assert accept(scene, clean, "stop")[0] == clean
+    # in separate paragraphs, or all small words ("and it was"), it is prose
+    assert accept(scene, "It was late and it was cold and it was dark. " + clean, "stop")[0]
+    loop_score, clean_score = best_effort(scene, loop, "stop"), best_effort(scene, clean, "stop")
+    assert loop_score and clean_score and loop_score[0] < clean_score[0]

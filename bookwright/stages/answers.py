@@ -7,6 +7,7 @@ keep what was asked for or say, in one sentence the model can act on, why not.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from bookwright.errors import InvalidOutputError
 from bookwright.model.text import looks_like_json
 from bookwright.quality.readers import accept_lines
+from bookwright.quality.text import STOPWORDS
 from bookwright.stages.asks import Ask
 from bookwright.stages.stand_ins import name_grammar, suggested_names
 
@@ -100,8 +102,10 @@ def best_effort(ask: Ask, text: str, finish_reason: str | None) -> tuple[int, st
         return None
     if ask.kind == "prose":
         kept = clean_prose(ask, raw, finish_reason)
-        words = len(kept.split())
-        return (min(words, ask.target_words or words), kept) if words else None
+        words = min(len(kept.split()), ask.target_words or len(kept.split()))
+        if looping_phrase(kept):
+            words //= 2  # a loop is kept only when nothing better came back
+        return (words, kept) if words else None
     if ask.kind == "list":
         items = [unquote(strip_label(i)).strip(" .") for i in re.split(r"[,;\n]", raw)]
         items = [i for i in items if 0 < len(i.split()) <= 5][:4]
@@ -226,6 +230,21 @@ def _repetitive(text: str) -> bool:
     if len(words) < 8:
         return False
     return len(set(words)) / len(words) < 0.35
+
+
+def looping_phrase(text: str, times: int = 3) -> tuple[str, int] | None:
+    """A three-word phrase, not all small words, that comes `times` times or more in one
+    paragraph ("one more tale, one more tale of destiny, one more tale of luck"), and
+    how often; None when there is none. Issue 12's bar for the demo book."""
+    for paragraph in re.split(r"\n\s*\n", text):
+        tokens = re.findall(r"[\w']+", paragraph.casefold())
+        grams = Counter(zip(tokens, tokens[1:], tokens[2:], strict=False))
+        for gram, count in grams.most_common():
+            if count < times:
+                break
+            if any(w not in STOPWORDS for w in gram):
+                return " ".join(gram), count
+    return None
 
 
 def _taken(value: str, avoid: tuple[str, ...]) -> bool:
@@ -404,6 +423,9 @@ def _prose(ask: Ask, raw: str, finish_reason: str | None) -> tuple[str | None, s
         return None, f"The text was too short; write about {ask.target_words} words of prose."
     if _repetitive(text):
         return None, "The text repeated itself; write varied prose."
+    if (loop := looping_phrase(text)) is not None:
+        # Naming the phrase makes a small model write it again.
+        return None, f"A phrase came {loop[1]} times in one paragraph; say each thing once."
     if looks_like_json(text[:200]):
         return None, "Write prose, not JSON."
     if _META.search(text):
