@@ -51,6 +51,8 @@ def ask_until_valid(
     shown: str | None = None  # the reason as the retry prompt words it
     best: tuple[int, str] | None = None  # (how usable, the cleaned answer)
     prompting = question  # what the model is shown; the answer is checked against `question`
+    # The same lists on every attempt: drawn once, from the book, the field and the premise.
+    grammar = name_grammar(question, seed, NOT_NAME_WORDS) if question.kind == "name" else ""
     for attempt in range(first_attempt, first_attempt + limit):
         system, user = prompting.messages(shown)
         request = {
@@ -60,8 +62,8 @@ def ask_until_valid(
             "temperature": temperature if attempt == 0 else max(temperature, 0.8),
             "seed": seed + attempt,
         }
-        if question.kind == "name":
-            request["grammar"] = name_grammar(question, seed, NOT_NAME_WORDS)
+        if grammar:
+            request["grammar"] = grammar
         text, finish_reason = send(request)
         value, reason = (check or accept)(question, text, finish_reason)
         if value is not None:
