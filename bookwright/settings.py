@@ -44,15 +44,15 @@ class EmbeddedSettings(BaseModel):
     dry_multiplier: float = Field(
         default=0.8,
         ge=0,
-        description="DRY penalty on repeated phrases in prose (writer, editor); 0 turns it off.",
+        description="DRY penalty on repeated phrases in prose and plan sentences; 0 is off.",
     )
     repeat_penalty: float = Field(
-        default=1.05, ge=1, description="Penalty on recently used tokens in prose; 1 is none."
+        default=1.05, ge=1, description="Penalty on recent tokens in running text; 1 is none."
     )
     name_lists: bool = Field(
         default=True,
         description=(
-            "Names are picked by the model from seeded lists of first and last names (a "
+            "Characters' and places' names are picked by the model from seeded lists (a "
             "grammar): the 135M model invents none. Turn off for a bigger GGUF."
         ),
     )

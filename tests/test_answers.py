@@ -208,6 +208,8 @@ def test_a_copied_input_is_left_out_of_the_next_prompt_and_still_checked() -> No
     [
         "In the two sentences, I've tried to convey a sense of anticipation and tension.",
         "In two sentences, I will rephrase the text. I am ready to assist with your writing.",
+        # the question said back (the 135M model, a story's ending)
+        "In one or two sentences, describe how the story ends.",
     ],
 )
 def test_a_summary_that_talks_about_the_task_is_refused(text: str) -> None:

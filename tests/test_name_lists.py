@@ -1,4 +1,4 @@
-"""Names from lists: the grammar the embedded model answers a name ask under."""
+"""Names from lists: the grammar the embedded model answers a name or a place ask under."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from bookwright.stages.answers import NOT_NAME_WORDS, accept
 from bookwright.stages.asks import Ask
-from bookwright.stages.stand_ins import LIST_LENGTH, name_grammar
+from bookwright.stages.stand_ins import LIST_LENGTH, PLACE_NOUNS, answer_grammar, name_grammar
 
 
 def _alternatives(grammar: str, rule: str) -> list[str]:
@@ -43,3 +43,25 @@ def test_the_lists_are_seeded_by_the_book_and_the_field() -> None:
     firsts = _alternatives(name_grammar(hero, 3), "first")
     others = _alternatives(name_grammar(other_book, 3), "first")
     assert len(set(firsts) & set(others)) < LIST_LENGTH // 2
+
+
+def test_every_answer_of_the_place_grammar_is_an_acceptable_new_place() -> None:
+    def place_ask(avoid: tuple[str, ...]) -> Ask:
+        return Ask("locations.2.name", "planner", "location_name.j2",
+                   {"premise": "A keeper finds a diary."}, "place", 24, avoid=avoid)  # fmt: skip
+
+    first_drawn = _alternatives(answer_grammar(place_ask(()), 7), "proper")[0]
+    ask = place_ask((f"{first_drawn} Lighthouse",))
+    grammar = answer_grammar(ask, 7)
+    assert grammar.splitlines()[0] == 'root ::= "Place: " proper " " noun "."'
+    propers, nouns = _alternatives(grammar, "proper"), _alternatives(grammar, "noun")
+    assert len(propers) == LIST_LENGTH and nouns == list(PLACE_NOUNS)
+    assert first_drawn not in propers  # a taken place's words are left out
+    for proper in propers[:4]:
+        for noun in nouns:
+            assert accept(ask, f"Place: {proper} {noun}.", "stop") == (f"{proper} {noun}", None)
+
+
+def test_only_names_and_places_get_a_grammar() -> None:
+    for kind in ("title", "sentences", "list", "prose", "lines"):
+        assert answer_grammar(Ask("x", "planner", "t", {}, kind, 24), 3) == ""

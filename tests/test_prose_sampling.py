@@ -1,7 +1,9 @@
-"""The embedded model's prose requests carry llama.cpp's DRY and repeat penalties; short
-answers and other providers get none."""
+"""The embedded model's running-text requests (prose, a plan's sentences) carry llama.cpp's
+DRY and repeat penalties; short answers and other providers get none."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -14,7 +16,7 @@ REQUEST = CompletionRequest(system="You write.", prompt="Name one.", max_tokens=
                             temperature=0.7, seed=1)  # fmt: skip
 
 
-def test_prose_roles_of_the_local_model_get_the_penalties(
+def test_running_text_of_the_local_model_gets_the_penalties(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with ScriptedServer() as server:
@@ -26,18 +28,43 @@ def test_prose_roles_of_the_local_model_get_the_penalties(
             providers={"scripted": ProviderSettings(base_url=server.base_url)},
         )
         client = LLMClient(settings)
-        for role in ("writer", "editor", "planner", "judge"):
-            client.complete("local", REQUEST, {"role": role})
-        client.complete("scripted:m", REQUEST, {"role": "writer"})
+        running = replace(REQUEST, penalties=True)
+        client.complete("local", running, {"role": "writer"})
+        client.complete("local", running, {"role": "planner"})
+        client.complete("local", REQUEST, {"role": "writer"})
+        client.complete("local", REQUEST, {"role": "judge"})
+        client.complete("scripted:m", running, {"role": "writer"})
         bodies = server.bodies
-    writer, editor, planner, judge, other = bodies
-    for prose in (writer, editor):
-        assert prose["dry_multiplier"] == 0.8 and prose["dry_penalty_last_n"] == 1024
-        assert prose["repeat_penalty"] == 1.05 and prose["cache_prompt"] is False
-    for short in (planner, judge):
-        assert "dry_multiplier" not in short and "repeat_penalty" not in short
-        assert short["cache_prompt"] is False
+    prose, sentences, short, verdict, other = bodies
+    for text in (prose, sentences):
+        assert text["dry_multiplier"] == 0.8 and text["dry_penalty_last_n"] == 1024
+        assert text["repeat_penalty"] == 1.05 and text["cache_prompt"] is False
+    for plain in (short, verdict):
+        assert "dry_multiplier" not in plain and "repeat_penalty" not in plain
+        assert plain["cache_prompt"] is False
     assert "dry_multiplier" not in other and "cache_prompt" not in other
+
+
+def test_prose_and_sentences_asks_ask_for_the_penalties() -> None:
+    """ask_until_valid marks running text for the penalties, and nothing else."""
+    from bookwright.stages.answers import ask_until_valid
+    from bookwright.stages.asks import Ask
+
+    sent: list[dict[str, object]] = []
+
+    def send(request: dict[str, object]) -> tuple[str, str | None]:
+        sent.append(request)
+        answers = {"prose": "She ran to the door. " * 3, "sentences": "A keeper finds a diary."}
+        return answers.get(kind, "Ada Lane"), "stop"
+
+    firsts = []
+    for kind in ("prose", "sentences", "title", "list"):
+        question = Ask("x", "planner", "plan_field.j2", {"field": "logline", "known": {},
+                       "genre": "g", "premise": "p"}, kind, 40, fallback="",
+                       extra={"attempts": 1})  # fmt: skip
+        ask_until_valid(question, send, temperature=0.7, seed=1)
+        firsts.append(sent[-1].get("penalties", False))
+    assert firsts == [True, True, False, False]
 
 
 def test_dry_off_sends_no_dry_fields() -> None:

@@ -24,14 +24,12 @@ from bookwright.settings import EmbeddedSettings, Settings
 CONTINUE_PROMPT = "Continue exactly where your text stops. Do not repeat anything."
 
 
-PROSE_ROLES = ("writer", "editor")
-
-
 def prose_sampling(embedded: EmbeddedSettings) -> dict[str, float | int]:
-    """llama.cpp's penalties for prose: DRY stops a small model's loops ("the keeper's gaze
-    wandered up to a window, and the keeper's gaze wandered up to a window"), a mild repeat
-    penalty its stock words. Short answers (names, titles) get none: they must repeat the
-    prompt's names."""
+    """llama.cpp's penalties for running text (prose, and a plan's sentences): DRY stops a
+    small model's loops ("the keeper's gaze wandered up to a window, and the keeper's gaze
+    wandered up to a window") and its copying of the prompt (DRY looks back over the prompt
+    too), a mild repeat penalty its stock words. Short answers (names, titles, lists, fact
+    lines) get none: they must repeat the prompt's words."""
     sampling: dict[str, float | int] = {
         "repeat_penalty": embedded.repeat_penalty,
         "repeat_last_n": 128,
@@ -53,6 +51,9 @@ class CompletionRequest:
     # A GBNF grammar the answer must follow (a name from lists): only the embedded model
     # takes one, when `embedded.name_lists` is on; other providers get the prompt alone.
     grammar: str = ""
+    # Running text (prose, a plan's sentences): the embedded model samples it with DRY and
+    # repeat penalties (prose_sampling); short answers are sampled plain.
+    penalties: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,7 +165,7 @@ class LLMClient:
             # A fresh prompt evaluation every time: cached KV state would make output
             # depend on what ran before, and break byte-identical resumes.
             model_settings["extra_body"] = {"cache_prompt": False}
-            if (tags or {}).get("role") in PROSE_ROLES:
+            if request.penalties:
                 model_settings["extra_body"].update(prose_sampling(self.settings.embedded))
             if request.grammar and self.settings.embedded.name_lists:
                 model_settings["extra_body"]["grammar"] = request.grammar

@@ -17,7 +17,7 @@ from bookwright.model.text import looks_like_json
 from bookwright.quality.readers import accept_lines
 from bookwright.quality.text import STOPWORDS
 from bookwright.stages.asks import Ask
-from bookwright.stages.stand_ins import name_grammar, suggested_names
+from bookwright.stages.stand_ins import answer_grammar, suggested_names
 
 DEFAULT_ATTEMPTS = 10
 NEW_NAME = "Give this character a new first and last name."
@@ -25,6 +25,10 @@ NEW_NAME = "Give this character a new first and last name."
 # scene; at 0.6 the 135M model's edits took one in ten scenes to two thirds of its draft
 # and a chapter to S_l 71 (a chapter under 80 is below 72% of its target).
 EDIT_KEEPS = 0.8
+# Answers sampled with the embedded model's loop and copy penalties. A plan's sentences
+# too: without them the checks took 30 of the 135M model's 40 first plan answers, with
+# them 39 (it loops "a tale of X, a tale of X" and copies the premise; bench/plan.py).
+RUNNING_TEXT = ("prose", "sentences")
 # request (system, prompt, max_tokens, temperature, seed) -> (text, finish_reason)
 Send = Callable[[dict[str, Any]], tuple[str, str | None]]
 
@@ -52,7 +56,7 @@ def ask_until_valid(
     best: tuple[int, str] | None = None  # (how usable, the cleaned answer)
     prompting = question  # what the model is shown; the answer is checked against `question`
     # The same lists on every attempt: drawn once, from the book, the field and the premise.
-    grammar = name_grammar(question, seed, NOT_NAME_WORDS) if question.kind == "name" else ""
+    grammar = answer_grammar(question, seed, NOT_NAME_WORDS)
     for attempt in range(first_attempt, first_attempt + limit):
         system, user = prompting.messages(shown)
         request = {
@@ -64,6 +68,8 @@ def ask_until_valid(
         }
         if grammar:
             request["grammar"] = grammar
+        if question.kind in RUNNING_TEXT:
+            request["penalties"] = True
         text, finish_reason = send(request)
         value, reason = (check or accept)(question, text, finish_reason)
         if value is not None:
@@ -393,11 +399,12 @@ _META = re.compile(
     re.I,
 )
 # An assistant talking about the task instead of answering it ("In two sentences, I've
-# tried to convey ...", "I am ready to assist with your writing requests").
+# tried to convey ...", "I am ready to assist with your writing requests"), or saying the
+# question back ("In one or two sentences, describe how the story ends.").
 _ASSISTANT = re.compile(
     r"\b(I(?:'ve| have| will|'ll| am|'m| can| tried)\b|my (?:writing|response|answer)|"
-    r"in (?:the |these )?two sentences|as an AI|ready to (?:assist|help)|assist you|"
-    r"your (?:writing|request)|let me know)",
+    r"in (?:one or |the |these )?(?:one|two) sentences?,|as an AI|ready to (?:assist|help)|"
+    r"assist you|your (?:writing|request)|let me know)",
     re.I,
 )
 # A first line that introduces the answer: "Here is ...:", "Sure:", or talk about the

@@ -27,6 +27,16 @@ TITLE_WORDS = (
     "Winter",
 )
 STAND_IN_KINDS = ("name", "place", "title")
+# What a place is, for the embedded model to pick from (place_grammar): the sea, a
+# village, a town, the desert, the country, a house.
+PLACE_NOUNS = (
+    "Harbour", "Cove", "Lighthouse", "Quay", "Point", "Beach", "Island",
+    "Bakery", "Market", "Square", "Mill", "Chapel", "Inn", "Tavern", "Bridge", "Hall", "Lane",
+    "Street", "Alley", "Station", "Office", "Hotel", "Cafe", "Library", "School", "Museum",
+    "Oasis", "Dunes", "Well", "Camp", "Ridge", "Canyon",
+    "Forest", "Valley", "Hill", "Lake", "Woods", "Farm", "Orchard",
+    "Manor", "House", "Cottage", "Tower", "Garden",
+)  # fmt: skip
 
 
 def _faker(seed: int, key: str) -> Faker:
@@ -78,6 +88,33 @@ def name_grammar(ask: Ask, seed: int, refused: Collection[str] = ()) -> str:
         f"first ::= {_alternatives(firsts)}\n"
         f"last ::= {_alternatives(lasts)}\n"
     )
+
+
+def place_grammar(ask: Ask, seed: int) -> str:
+    """A GBNF grammar whose answers are "Place: Proper Noun.", the proper word from a
+    seeded list of Faker's last names (none a taken name shares) and the noun from
+    PLACE_NOUNS: the model picks both ("Whitaker Lighthouse"), the lists keep it a place.
+
+    Asked freely, the 135M model answers with the book's title ("The Keeper is set in a
+    small island town, where ...") until its attempts run out (seen: 4 of 5 in a row)."""
+    fake = _faker(seed, f"{ask.label}#lists#{ask.variables.get('premise', '')}")
+    left_out = {w.casefold() for name in ask.avoid for w in name.split()}
+    propers = _drawn(fake.last_name, left_out)
+    return (
+        'root ::= "Place: " proper " " noun "."\n'
+        f"proper ::= {_alternatives(propers)}\n"
+        f"noun ::= {_alternatives(list(PLACE_NOUNS))}\n"
+    )
+
+
+def answer_grammar(ask: Ask, seed: int, refused: Collection[str] = ()) -> str:
+    """The grammar for `ask`'s answer on the embedded model: a name or a place from
+    lists; "" (free text) for every other kind."""
+    if ask.kind == "name":
+        return name_grammar(ask, seed, refused)
+    if ask.kind == "place":
+        return place_grammar(ask, seed)
+    return ""
 
 
 def _drawn(draw: Callable[[], str], left_out: set[str]) -> list[str]:
