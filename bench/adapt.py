@@ -206,7 +206,7 @@ def measure(home: Path, settings: Path | None, model: str, args: argparse.Namesp
             "passed": critique["passed"],
             "judged": critique.get("judged", False),  # False: the rule checks alone
             "rounds": critique.get("round", 1),
-            "treatment_versions": store.get_artifact("screen", "treatment")[0],
+            "treatment_versions": (store.get_artifact("screen", "treatment") or (0, {}))[0],
             "issues": critique["issues"][:5],
             "kept_with_warning": any(w["field"] == "adapt.critique" for w in report["warnings"]),
         },
