@@ -15,7 +15,7 @@ from bookwright.model import SceneList
 from bookwright.model.quality import Fact
 from bookwright.model.text import looks_like_json
 from bookwright.quality.checks import attribute_key
-from bookwright.quality.lines import clean_line, fields, is_none, lines_ask
+from bookwright.quality.lines import fields, lines_ask, read_lines
 from bookwright.quality.text import STOPWORDS, words
 from bookwright.stages.asks import Ask
 
@@ -93,27 +93,16 @@ def parse_fact(line: str, text_words: set[str], names: Sequence[str]) -> tuple[s
 
 
 def parse_facts(answer: str, text: str, names: Sequence[str] = ()) -> FactsReading:
-    """Read a fact answer line by line; never raises. `text` is the scene it is about."""
-    reading = FactsReading()
+    """Read a fact answer line by line; never raises. `text` is the scene it is about.
+    One value per subject and attribute in a scene."""
     text_words = set(words(text))
-    seen: set[tuple[str, str]] = set()
-    for raw in answer.splitlines():
-        line = clean_line(raw)
-        if not line:
-            continue
-        if is_none(line):
-            reading.said_none = True
-            continue
-        found = parse_fact(line, text_words, names)
-        if isinstance(found, str):
-            reading.dropped.append(f"{found}: {line[:80]}")
-            continue
-        subject, attribute, value = found
-        key = (subject.casefold(), attribute)
-        if key not in seen:  # one value per subject and attribute in a scene
-            seen.add(key)
-            reading.facts.append((subject, attribute, value))
-    return reading
+    read = read_lines(answer, lambda line: parse_fact(line, text_words, names),
+                      lambda f: (f[0].casefold(), f[1]))  # fmt: skip
+    return FactsReading(
+        [(subject, attribute, value) for subject, attribute, value in read.items],
+        read.said_none,
+        read.dropped,
+    )
 
 
 def fact_asks(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bookwright.model import ChapterOutline, SceneList
 from bookwright.model.quality import Category, Checks, Fact, Issue, Severity, Verdict
-from bookwright.quality.lines import QUOTE, SINGLE_QUOTE, clean_line, fields, is_none, lines_ask
+from bookwright.quality.lines import QUOTE, SINGLE_QUOTE, fields, lines_ask, read_lines
 from bookwright.quality.settings import QualitySettings
 from bookwright.quality.text import normalize
 from bookwright.stages.asks import Ask
@@ -189,26 +189,16 @@ def parse_issue(line: str, text: str) -> Issue | str:
 def parse_judge(answer: str, text: str) -> JudgeReading:
     """Read a judge answer line by line; never raises. `text` is the judged scene."""
     reading = JudgeReading()
-    seen: set[tuple[Category, str]] = set()
-    for raw in answer.splitlines():
-        line = clean_line(raw)
-        if not line:
-            continue
+
+    def score_line(line: str) -> bool:
         score = _score(line)
         if score is not None:
             reading.score = score
-            continue
-        if is_none(line):
-            reading.said_none = True
-            continue
-        found = parse_issue(line, text)
-        if isinstance(found, str):
-            reading.dropped.append(f"{found}: {line[:80]}")
-            continue
-        key = (found.category, normalize(found.evidence))
-        if key not in seen:
-            seen.add(key)
-            reading.issues.append(found)
+        return score is not None
+
+    read = read_lines(answer, lambda line: parse_issue(line, text),
+                      lambda i: (i.category, normalize(i.evidence)), score_line)  # fmt: skip
+    reading.issues, reading.said_none, reading.dropped = read.items, read.said_none, read.dropped
     return reading
 
 

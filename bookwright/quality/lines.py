@@ -9,7 +9,9 @@ dispatches `kind="lines"` to it, so lines asks go through the same ask_until_val
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from bookwright.stages.asks import Ask
 
@@ -36,6 +38,47 @@ def is_none(line: str) -> bool:
 def fields(line: str) -> list[str]:
     """The `|`-separated fields of a line, each stripped; tabs count as separators."""
     return [f.strip() for f in re.split(r"\s*[|\t¦]\s*", line)]
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class LinesRead(Generic[T]):
+    """The items an answer's lines gave, in order, once each; an explicit NONE; and each
+    refused line with the reason."""
+
+    items: list[T] = field(default_factory=list)
+    said_none: bool = False
+    dropped: list[str] = field(default_factory=list)
+
+
+def read_lines(
+    answer: str,
+    parse: Callable[[str], T | str],
+    key: Callable[[T], Hashable],
+    header: Callable[[str], bool] = lambda line: False,
+) -> LinesRead[T]:
+    """Read an answer line by line; never raises. Each cleaned line is, in this order: a
+    header the caller takes (`header` returns True: a score, a verdict), NONE, or an item
+    (`parse` returns the item, or the reason it is refused). An item whose `key` came
+    before is left out."""
+    read: LinesRead[T] = LinesRead()
+    seen: set[Hashable] = set()
+    for raw in answer.splitlines():
+        line = clean_line(raw)
+        if not line or header(line):
+            continue
+        if is_none(line):
+            read.said_none = True
+            continue
+        found = parse(line)
+        if isinstance(found, str):
+            read.dropped.append(f"{found}: {line[:80]}")
+        elif key(found) not in seen:
+            seen.add(key(found))
+            read.items.append(found)
+    return read
 
 
 def lines_ask(**kwargs: Any) -> Ask:

@@ -16,6 +16,7 @@ from bookwright.errors import InvalidOutputError
 from bookwright.model.text import looks_like_json
 from bookwright.quality.readers import accept_lines
 from bookwright.quality.text import STOPWORDS
+from bookwright.quality.text import words as word_list
 from bookwright.stages.asks import Ask
 from bookwright.stages.stand_ins import answer_grammar, suggested_names
 
@@ -245,7 +246,7 @@ def looping_phrase(text: str, times: int = 3) -> tuple[str, int] | None:
     paragraph ("one more tale, one more tale of destiny, one more tale of luck"), and
     how often; None when there is none. Issue 12's bar for the demo book."""
     for paragraph in re.split(r"\n\s*\n", text):
-        tokens = re.findall(r"[\w']+", paragraph.casefold())
+        tokens = word_list(paragraph)
         grams = Counter(zip(tokens, tokens[1:], tokens[2:], strict=False))
         for gram, count in grams.most_common():
             if count < times:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from bookwright.model.adapt import AdaptSpec, Critique, Events, ScreenScenes, Treatment
-from bookwright.quality.lines import clean_line, fields, is_none
+from bookwright.quality.lines import fields, read_lines
 from bookwright.quality.readers import READERS
 from bookwright.stages.asks import Ask
 
@@ -74,24 +74,16 @@ class CritiqueReading:
 def parse_critique(answer: str, event_ids: set[str]) -> CritiqueReading:
     """Read a judge answer line by line; never raises."""
     reading = CritiqueReading()
-    seen: set[str] = set()
-    for raw in answer.splitlines():
-        line = clean_line(raw)
-        if not line:
-            continue
-        verdict = _VERDICT.match(line)
-        if verdict:
-            reading.verdict = verdict.group(1).casefold().startswith("pass")
-            continue
-        if is_none(line):
-            reading.said_none = True
-            continue
-        found = _issue(line, event_ids)
-        if isinstance(found, str):
-            reading.dropped.append(f"{found}: {line[:80]}")
-        elif found[1].casefold() not in seen:
-            seen.add(found[1].casefold())
-            reading.issues.append(found)
+
+    def verdict_line(line: str) -> bool:
+        found = _VERDICT.match(line)
+        if found:
+            reading.verdict = found.group(1).casefold().startswith("pass")
+        return found is not None
+
+    read = read_lines(answer, lambda line: _issue(line, event_ids), lambda i: i[1].casefold(),
+                      verdict_line)  # fmt: skip
+    reading.issues, reading.said_none, reading.dropped = read.items, read.said_none, read.dropped
     return reading
 
 

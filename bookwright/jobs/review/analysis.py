@@ -21,7 +21,7 @@ from bookwright.model.review import (
     NodeDef,
 )
 from bookwright.quality.judge import SEVERITY_ALIASES, quote_in
-from bookwright.quality.lines import QUOTE, SINGLE_QUOTE, clean_line, fields, is_none
+from bookwright.quality.lines import QUOTE, SINGLE_QUOTE, fields, read_lines
 from bookwright.quality.readers import READERS
 from bookwright.quality.text import normalize, pack
 from bookwright.settings import ReviewSettings
@@ -158,22 +158,9 @@ class ReviewReading:
 
 def parse_review(answer: str, text: str) -> ReviewReading:
     """Read a model node's answer line by line; an invented quote is dropped."""
-    reading = ReviewReading()
-    seen: set[str] = set()
-    for raw in answer.splitlines():
-        line = clean_line(raw)
-        if not line:
-            continue
-        if is_none(line):
-            reading.said_none = True
-            continue
-        found = parse_problem(line, text)
-        if isinstance(found, str):
-            reading.dropped.append(f"{found}: {line[:80]}")
-        elif normalize(found["quote"]) not in seen:
-            seen.add(normalize(found["quote"]))
-            reading.problems.append(found)
-    return reading
+    read = read_lines(answer, lambda line: parse_problem(line, text),
+                      lambda p: normalize(p["quote"]))  # fmt: skip
+    return ReviewReading(read.items, read.said_none, read.dropped)
 
 
 def parse_problem(line: str, text: str) -> dict[str, str] | str:
