@@ -279,7 +279,10 @@ def test_a_line_that_introduces_the_answer_is_dropped_and_the_story_kept(preambl
     )
     question = ask("prose")
     assert accept(question, f"{preamble}\n\n{story}", "stop") == (story, None)
-    assert accept(question, f"I'll make sure the story reads well.\n\n{story}", "stop")[0] is None
+    # a paragraph of talk about the task before the story goes too (in the story: refused)
+    note = "I'll make sure the story reads well."
+    assert accept(question, f"{note}\n\n{story}", "stop") == (story, None)
+    assert accept(question, f"{story} {note}", "stop")[0] is None
 
 
 SCENE = [
@@ -408,3 +411,25 @@ def test_a_phrase_three_times_in_a_paragraph_is_refused_and_kept_last() -> None:
     assert accept(scene, "It was late and it was cold and it was dark. " + clean, "stop")[0]
     loop_score, clean_score = best_effort(scene, loop, "stop"), best_effort(scene, clean, "stop")
     assert loop_score and clean_score and loop_score[0] < clean_score[0]
+
+
+STORY = (
+    "The old sailor looked at Judy across the wet planks of the pier. The wind cut through "
+    'the harbour, and the lamps swung on their hooks. "I\'ll make sure you get home," he '
+    "said, and he meant it. She pulled her coat tight and followed him down to the boat, "
+    "where the ropes were already loose and the tide was turning."
+)
+
+
+def test_a_note_on_the_changes_after_the_story_goes_and_the_story_stays() -> None:
+    note = "I made the changes: grammar, spelling, rewriting the sentences."
+    for text in (f"{STORY}\n\n{note}", f"{note}\n\n{STORY}"):
+        assert accept(ask("prose"), text, "stop") == (STORY, None)
+
+
+def test_talk_about_the_changes_inside_the_story_is_refused_but_dialogue_is_not() -> None:
+    middle = STORY.replace("he meant it.", "he meant it. I have revised the text for flow.")
+    value, reason = accept(ask("prose"), middle, "stop")
+    assert value is None and reason == "Write the story itself, not comments about the changes."
+    # a character may say "I'll make sure": what is in quotes is the story
+    assert accept(ask("prose"), STORY, "stop") == (STORY, None)
