@@ -39,6 +39,7 @@ def test_running_text_of_the_local_model_gets_the_penalties(
     for text in (prose, sentences):
         assert text["dry_multiplier"] == 0.8 and text["dry_penalty_last_n"] == 1024
         assert text["repeat_penalty"] == 1.05 and text["cache_prompt"] is False
+        assert text["dry_sequence_breakers"] == ["\n", '"']  # a colon does not end a loop
     for plain in (short, verdict):
         assert "dry_multiplier" not in plain and "repeat_penalty" not in plain
         assert plain["cache_prompt"] is False

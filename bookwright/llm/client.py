@@ -24,19 +24,24 @@ from bookwright.settings import EmbeddedSettings, Settings
 CONTINUE_PROMPT = "Continue exactly where your text stops. Do not repeat anything."
 
 
-def prose_sampling(embedded: EmbeddedSettings) -> dict[str, float | int]:
+def prose_sampling(embedded: EmbeddedSettings) -> dict[str, float | int | list[str]]:
     """llama.cpp's penalties for running text (prose, and a plan's sentences): DRY stops a
     small model's loops ("the keeper's gaze wandered up to a window, and the keeper's gaze
     wandered up to a window") and its copying of the prompt (DRY looks back over the prompt
     too), a mild repeat penalty its stock words. Short answers (names, titles, lists, fact
     lines) get none: they must repeat the prompt's words."""
-    sampling: dict[str, float | int] = {
+    sampling: dict[str, float | int | list[str]] = {
         "repeat_penalty": embedded.repeat_penalty,
         "repeat_last_n": 128,
     }
     if embedded.dry_multiplier > 0:  # last_n 0 would turn DRY off: look back 1024 tokens
         sampling.update(dry_multiplier=embedded.dry_multiplier, dry_base=1.75)
         sampling.update(dry_allowed_length=2, dry_penalty_last_n=1024)
+        # llama.cpp ends a repeat at a newline, a colon, a quote mark or an asterisk; a
+        # colon let the 135M model loop "A tale of survival: A tale of survival: ..."
+        # under a penalty that never grew past three tokens. A quote mark still ends one
+        # (dialogue repeats who speaks), and a newline.
+        sampling["dry_sequence_breakers"] = ["\n", '"']
     return sampling
 
 
