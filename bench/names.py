@@ -17,6 +17,7 @@ import json
 import time
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from length import PREMISES  # bench/ is the script's folder: one list for both benches
@@ -75,14 +76,22 @@ def run(lists: bool, seeds: list[int]) -> dict[str, object]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def compare(
+    bench: str, run: Callable[[bool, list[int]], dict[str, object]], description: str
+) -> None:
+    """Run `run` off and on at the seeds of the command line; print a row for each and
+    the bench's JSON last. `bench/plan.py` compares the same way."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 7])
     args = parser.parse_args()
     rows = [run(False, args.seeds), run(True, args.seeds)]
     for row in rows:
-        print({k: v for k, v in row.items() if k != "answers"}, flush=True)
-    print(json.dumps({"bench": "names", "model": "embedded SmolLM2-135M", "rows": rows}))
+        print({k: v for k, v in row.items() if k not in ("answers", "refusals")}, flush=True)
+    print(json.dumps({"bench": bench, "model": "embedded SmolLM2-135M", "rows": rows}))
+
+
+def main() -> None:
+    compare("names", run, (__doc__ or "").splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -13,12 +13,10 @@ The last line of stdout is one JSON object. Run nothing else meanwhile.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections import Counter
 
-from names import books  # bench/ is the script's folder: the same books as the names bench
+from names import books, compare  # bench/ is the script's folder: the same books as the names bench
 
 from bookwright.jobs.novel.plan import PLAN_FIELDS
 from bookwright.llm.client import CompletionRequest, LLMClient
@@ -69,13 +67,7 @@ def run(penalties: bool, seeds: list[int]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[3, 7])
-    args = parser.parse_args()
-    rows = [run(False, args.seeds), run(True, args.seeds)]
-    for row in rows:
-        print(row, flush=True)
-    print(json.dumps({"bench": "plan", "model": "embedded SmolLM2-135M", "rows": rows}))
+    compare("plan", run, (__doc__ or "").splitlines()[0])
 
 
 if __name__ == "__main__":
