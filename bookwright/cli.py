@@ -188,6 +188,12 @@ def write(
     except BookwrightError as error:
         _fail(error)
     out.print(f"Book id: [bold]{new_id}[/]", highlight=False)
+    if "judge" not in spec.model_fields_set and not books.judge_by_default(spec.model):
+        out.print(
+            "The judge is off on the built-in 135M model (its verdicts are noise); the checks "
+            "that need no model still run. Pass --judge to turn it on.",
+            highlight=False,
+        )
     if detach:
         from bookwright.cli_workers import detach_book
 

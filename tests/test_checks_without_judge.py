@@ -83,3 +83,26 @@ def test_a_book_created_before_goes_on_as_it_began(tmp_path: Path) -> None:
         (r["scene"], r["error_class"]) for r in books.store.requests("b") if r["field"] == "edit"
     ]
     assert edits == [(1, "invalid_output")] * 4 + [(2, None)]  # no edit for the checks
+
+
+def test_a_novel_on_the_builtin_135m_model_is_not_judged_unless_it_asks(tmp_path: Path) -> None:
+    """Left unset, the judge is off on the built-in SmolLM2-135M (its verdicts are noise)
+    and on everywhere else: a GGUF of the user's own, any provider. Asked for, it is on."""
+    from bookwright.settings import EmbeddedSettings
+
+    spec = {k: v for k, v in SPEC.items() if k not in ("judge", "model")}
+    builtin = Books(Settings(home=tmp_path / "a"))
+    own = Books(Settings(home=tmp_path / "b", embedded=EmbeddedSettings(gguf_path="/m.gguf")))
+    hosted = Books(
+        Settings(home=tmp_path / "c", providers={"p": ProviderSettings(base_url="http://x/v1")})
+    )
+    cases = [
+        (builtin, {"model": "local"}, False),
+        (builtin, {"model": "local", "judge": True}, True),
+        (own, {"model": "local"}, True),
+        (hosted, {"model": "p:m"}, True),
+        (hosted, {"model": "p:m", "judge": False}, False),
+    ]
+    for number, (books, more, judged) in enumerate(cases):
+        book = books.create(BookSpec(**{**spec, **more}), f"b{number}")  # type: ignore[arg-type]
+        assert books.get(book).spec["judge"] is judged, (number, more)

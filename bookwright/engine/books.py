@@ -62,6 +62,8 @@ class Books:
         """Validate everything that can be validated up front, then record the book."""
         if spec.checks is None:  # recorded: a book's steps never change under it
             spec = spec.model_copy(update={"checks": True})
+        if "judge" not in spec.model_fields_set and not self.judge_by_default(spec.model):
+            spec = spec.model_copy(update={"judge": False})
         return self.record(
             spec.model_dump(mode="json"),
             spec.title or "(untitled)",
@@ -71,6 +73,15 @@ class Books:
             budget_usd=budget_usd,
             max_tokens=max_tokens,
         )
+
+    def judge_by_default(self, model: str) -> bool:
+        """Whether a book on `model` is judged when its spec does not say. Not on the
+        built-in SmolLM2-135M: its verdicts are noise (a default book on it: 18 of 21
+        judge answers refused, 1 of 4 verdicts passed, a chapter redone twice for nothing,
+        0.37 of all requests refused), and the checks that need no model still run. A GGUF
+        of the user's own, or any provider, is judged."""
+        builtin = not self.settings.embedded.gguf_path
+        return not (builtin and parse_model(model, self.settings).is_local)
 
     def record(
         self,

@@ -46,7 +46,9 @@ class BookSpec(BaseModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     pause_at: list[Stage] = Field(default_factory=list, description="Stages to halt at.")
     judge: bool = Field(
-        default=True, description="Judge each chapter and redo what fails (the quality loop)."
+        default=True,
+        description="Judge each chapter and redo what fails (the quality loop). Left unset, "
+        "off on the built-in 135M embedded model, whose verdicts are noise.",
     )
     strict: bool | None = Field(
         default=None,
