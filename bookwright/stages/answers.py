@@ -17,7 +17,7 @@ from bookwright.model.text import looks_like_json
 from bookwright.quality.readers import accept_lines
 from bookwright.quality.text import STOPWORDS
 from bookwright.stages.asks import Ask
-from bookwright.stages.stand_ins import answer_grammar, suggested_names
+from bookwright.stages.stand_ins import answer_grammar, suggested_names, taken_words
 
 DEFAULT_ATTEMPTS = 10
 NEW_NAME = "Give this character a new first and last name."
@@ -334,9 +334,8 @@ def accept(ask: Ask, text: str, finish_reason: str | None) -> tuple[str | None, 
                 continue
             if words[0] in NOT_NAME_WORDS or any(w in NOT_NAME_WORDS for w in words):
                 continue
-            taken_words = {w.casefold() for name in ask.avoid for w in name.split()}
             if _taken(candidate, ask.avoid) or (
-                len(words) == 1 and words[0].casefold() in taken_words
+                len(words) == 1 and words[0].casefold() in taken_words(ask)
             ):
                 continue
             return candidate, None

@@ -50,7 +50,7 @@ def suggested_names(ask: Ask, seed: int, attempt: int) -> list[str]:
     """Two first-and-last names none of `ask.avoid` takes or shares a word with, seeded by
     the book, the field and the attempt: what a retry offers a model that gave no name."""
     fake = _faker(seed, f"{ask.label}#{attempt}")
-    taken = {w.casefold() for name in ask.avoid for w in name.split()}
+    taken = taken_words(ask)
     names: list[str] = []
     while len(names) < 2:
         first, last = fake.first_name(), fake.last_name()
@@ -74,11 +74,8 @@ def name_grammar(ask: Ask, seed: int, refused: Collection[str] = ()) -> str:
     (`bench/names.py`: 2 names in 20 asks); picking from these lists it gave 20 in 20. A
     grammar of any two capitalised words gave gibberish ("Ayeaahahaha Iresaheaahz").
     """
-    # Keyed by the book's premise too: books on one seed (the default) get other lists,
-    # or every protagonist would be the model's favourite of one list.
-    fake = _faker(seed, f"{ask.label}#lists#{ask.variables.get('premise', '')}")
-    left_out = {w.casefold() for name in ask.avoid for w in name.split()}
-    left_out |= {w.casefold() for w in refused}
+    fake = _list_faker(ask, seed)
+    left_out = taken_words(ask) | {w.casefold() for w in refused}
     firsts = _drawn(fake.first_name, left_out)
     lasts = _drawn(fake.last_name, left_out | {f.casefold() for f in firsts})
     # A sentence, as the prompt asks: left to start the answer, the model starts as it
@@ -97,9 +94,7 @@ def place_grammar(ask: Ask, seed: int) -> str:
 
     Asked freely, the 135M model answers with the book's title ("The Keeper is set in a
     small island town, where ...") until its attempts run out (seen: 4 of 5 in a row)."""
-    fake = _faker(seed, f"{ask.label}#lists#{ask.variables.get('premise', '')}")
-    left_out = {w.casefold() for name in ask.avoid for w in name.split()}
-    propers = _drawn(fake.last_name, left_out)
+    propers = _drawn(_list_faker(ask, seed).last_name, taken_words(ask))
     return (
         'root ::= "Place: " proper " " noun "."\n'
         f"proper ::= {_alternatives(propers)}\n"
@@ -115,6 +110,17 @@ def answer_grammar(ask: Ask, seed: int, refused: Collection[str] = ()) -> str:
     if ask.kind == "place":
         return place_grammar(ask, seed)
     return ""
+
+
+def taken_words(ask: Ask) -> set[str]:
+    """Every word of the names `ask` must not take, folded: a new name shares none."""
+    return {w.casefold() for name in ask.avoid for w in name.split()}
+
+
+def _list_faker(ask: Ask, seed: int) -> Faker:
+    """Faker for a grammar's lists, keyed by the field and the book's premise too: books on
+    one seed (the default) get other lists, or every hero would be one list's favourite."""
+    return _faker(seed, f"{ask.label}#lists#{ask.variables.get('premise', '')}")
 
 
 def _drawn(draw: Callable[[], str], left_out: set[str]) -> list[str]:
